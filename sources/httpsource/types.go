@@ -1,0 +1,89 @@
+// Package httpsource is the HTTP layer every provider shares: auth,
+// per-request timeouts, retries with backoff that honour Retry-After, a
+// client-side rate limit, and paging with ordered reassembly.
+package httpsource
+
+import (
+	"context"
+	"time"
+
+	"github.com/saas-export/export/schema"
+)
+
+// Page is one page of a provider's listing, already normalized.
+type Page struct {
+	Users []schema.User
+	// Total is the number of records the API says the whole listing holds,
+	// when it says.
+	Total schema.Null[int64]
+	// Pages is the number of pages the listing holds, when known; it lets
+	// the fetcher request the remaining pages concurrently.
+	Pages schema.Null[int]
+	// Last is set when the API says this is the final page.
+	Last bool
+}
+
+// Source is one job's view of a provider: it fetches every page of the
+// listing and hands them to emit in listing order.
+type Source interface {
+	Fetch(ctx context.Context, emit func(Page) error) error
+}
+
+// Pager fetches a single page by its 0-based index. Providers implement
+// it; Stream turns it into a Source.
+type Pager interface {
+	FetchPage(ctx context.Context, index int) (Page, error)
+}
+
+// Auth is the credential a job sends. Secrets never appear in String().
+type Auth struct {
+	Type     string // basic | bearer | header | "" (none)
+	Username string
+	Password string
+	Token    string
+	Name     string // header auth: header name
+	Value    string // header auth: header value
+	Headers  map[string]string
+}
+
+// Rate is a request budget: N requests per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Retry bounds retries of one request.
+type Retry struct {
+	MaxAttempts int           // total attempts, including the first
+	MaxBackoff  time.Duration // cap of one wait, Retry-After included
+}
+
+// ClientConfig configures a Client for one job.
+type ClientConfig struct {
+	Job       string // named in every error
+	Provider  string
+	Auth      Auth
+	Timeout   time.Duration // per attempt
+	Rate      Rate
+	Retry     Retry
+	UserAgent string
+}
+
+// Job is what a provider needs to know about the job it serves.
+type Job struct {
+	Name        string
+	BaseURL     string         // without the endpoint path; no trailing slash
+	Filter      map[string]any // provider-native, already checked by the provider's CheckConfig
+	Sort        any            // provider-native sort, nil for the provider's default
+	PageSize    int            // 0: the provider's default
+	MaxInFlight int            // pages fetched at once
+	IncludeRaw  bool           // keep each record as JSON in User.Raw
+	ExtractedAt time.Time      // the run's clock, for fields derived from "now"
+}
+
+// Problem is one config mistake found by a provider's check, at a key
+// path relative to the job (for example "filter.organization" or "page_size").
+type Problem struct {
+	Path    string
+	Message string
+}
