@@ -14,6 +14,7 @@ import (
 type Provider struct {
 	Name           string
 	DefaultBaseURL string // "": none, every job must set base_url
+	Method         string // the endpoint's HTTP method
 	Endpoint       string // appended to base_url
 	DefaultRate    httpsource.Rate
 	PageSize       PageSizes

@@ -1,15 +1,69 @@
 package httpsource
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/go-cleanhttp"
+	"github.com/hashicorp/go-retryablehttp"
 )
 
-// Client sends one job's requests. (Interface fixed; implementation pending.)
-type Client struct{ cfg ClientConfig }
+// Client sends one job's requests. It is safe for concurrent use; all its
+// requests share one connection pool and one rate limiter.
+type Client struct {
+	cfg     ClientConfig
+	http    *http.Client
+	log     *slog.Logger
+	redact  *strings.Replacer
+	authErr error
+}
 
 // NewClient returns a client for one job.
-func NewClient(cfg ClientConfig) *Client { return &Client{cfg: cfg} }
+func NewClient(cfg ClientConfig) *Client {
+	cfg = cfg.withDefaults()
+	return &Client{
+		cfg: cfg,
+		http: &http.Client{
+			Transport: &attemptTransport{
+				base:    cfg.Transport,
+				limiter: newLimiter(cfg.Rate),
+				timeout: cfg.Timeout,
+			},
+			CheckRedirect: sameOriginRedirects,
+		},
+		log:     cfg.Logger,
+		redact:  cfg.Auth.redactor(),
+		authErr: cfg.Auth.check(),
+	}
+}
+
+func (cfg ClientConfig) withDefaults() ClientConfig {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Retry.MaxAttempts <= 0 {
+		cfg.Retry.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Retry.MaxBackoff <= 0 {
+		cfg.Retry.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = cleanhttp.DefaultPooledTransport()
+	}
+	return cfg
+}
 
 // Request is one HTTP request to a provider. Body is resent on retries.
 type Request struct {
@@ -28,12 +82,90 @@ type Response struct {
 }
 
 // Do sends req with auth, rate limit, per-attempt timeout and retries.
-// A final non-2xx answer is returned as a *StatusError.
+// A final non-2xx answer is returned as a *StatusError; any other failure
+// as a *RequestError, which wraps ctx.Err() when ctx ended.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
-	panic("not implemented")
+	req.Method = cmp.Or(req.Method, http.MethodGet) // as net/http does; errors name it
+	call := &call{client: c, ctx: ctx, req: req, url: c.displayURL(req.URL)}
+	if c.authErr != nil {
+		return nil, call.fail(c.authErr)
+	}
+	hreq, err := c.newRequest(ctx, req)
+	if err != nil {
+		return nil, call.fail(err)
+	}
+	resp, err := call.retrier().Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, call.fail(ctx.Err())
+		}
+		return nil, call.fail(unwrapURLError(err))
+	}
+	// The transport has read the body into memory already.
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, call.fail(err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, call.statusError(resp.StatusCode, body)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
-// Stream fetches every page of p and hands them to emit in page order.
-func Stream(ctx context.Context, p Pager, maxInFlight int, emit func(Page) error) error {
-	panic("not implemented")
+// newRequest builds the request retryablehttp sends: it replays the byte
+// slice body on every attempt.
+func (c *Client) newRequest(ctx context.Context, req Request) (*retryablehttp.Request, error) {
+	var body any // a nil []byte in an interface would still count as a body
+	if len(req.Body) > 0 {
+		body = req.Body
+	}
+	hreq, err := retryablehttp.NewRequestWithContext(ctx, req.Method, req.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	if req.Header != nil {
+		hreq.Header = req.Header.Clone()
+	}
+	c.cfg.Auth.apply(hreq.Header)
+	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
+	return hreq, nil
+}
+
+// displayURL is raw with any password in it hidden, for errors and logs.
+func (c *Client) displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return c.redact.Replace(raw)
+	}
+	return c.redact.Replace(u.Redacted())
+}
+
+func (c *call) fail(err error) error {
+	cfg := c.client.cfg
+	return &RequestError{
+		Job: cfg.Job, Provider: cfg.Provider, Page: c.req.Page,
+		Method: c.req.Method, URL: c.url, Attempts: c.attempts, Err: err,
+	}
+}
+
+// statusError keeps an excerpt of the body, since APIs explain a refusal
+// there; secrets are removed from the whole body first, so that the cut
+// cannot leave part of one behind.
+func (c *call) statusError(status int, body []byte) error {
+	cfg := c.client.cfg
+	return &StatusError{
+		Job: cfg.Job, Provider: cfg.Provider, Page: c.req.Page,
+		Method: c.req.Method, URL: c.url, Status: status,
+		Message:  excerpt(c.client.redact.Replace(string(body))),
+		Attempts: c.attempts,
+	}
+}
+
+// unwrapURLError drops net/http's *url.Error layer: errors here name the
+// method and URL already.
+func unwrapURLError(err error) error {
+	if uerr, ok := errors.AsType[*url.Error](err); ok {
+		return uerr.Err
+	}
+	return err
 }

@@ -1,10 +1,18 @@
 // Package httpsource is the HTTP layer every provider shares: auth,
 // per-request timeouts, retries with backoff that honour Retry-After, a
 // client-side rate limit, and paging with ordered reassembly.
+//
+// Client.Do retries connection errors, timeouts, 429 and 5xx (but 501),
+// never another 4xx. Waits grow exponentially with jitter from 500ms and
+// never exceed Retry.MaxBackoff; a Retry-After on 429 or 503 is honoured
+// within the same bounds, so `Retry-After: 0` still waits the 500ms floor.
+// Every attempt, retries included, waits for a token of the job's Rate.
 package httpsource
 
 import (
 	"context"
+	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/saas-export/export/schema"
@@ -46,27 +54,44 @@ type Auth struct {
 	Headers  map[string]string
 }
 
-// Rate is a request budget: N requests per Per.
+// Rate is a request budget: N requests per Per. N <= 0 or Per <= 0 means
+// unlimited.
 type Rate struct {
 	N   int
 	Per time.Duration
 }
 
-// Retry bounds retries of one request.
+// Retry bounds retries of one request. Zero values take the defaults.
 type Retry struct {
 	MaxAttempts int           // total attempts, including the first
 	MaxBackoff  time.Duration // cap of one wait, Retry-After included
 }
+
+// Defaults for the zero values of ClientConfig, matching the documented
+// jobs.yaml defaults.
+const (
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxAttempts = 6
+	DefaultMaxBackoff  = time.Minute
+	DefaultUserAgent   = "export"
+)
 
 // ClientConfig configures a Client for one job.
 type ClientConfig struct {
 	Job       string // named in every error
 	Provider  string
 	Auth      Auth
-	Timeout   time.Duration // per attempt
+	Timeout   time.Duration // per attempt, reading the body included; 0: DefaultTimeout
 	Rate      Rate
 	Retry     Retry
-	UserAgent string
+	UserAgent string // e.g. "export/1.2.3"; "": DefaultUserAgent
+
+	// Logger receives a Warn record for every retry; nil discards them.
+	Logger *slog.Logger
+	// Transport sends the requests; nil means a fresh pooled transport
+	// with net/http's defaults (go-cleanhttp), proxies from the environment
+	// included. Tests may supply their own.
+	Transport http.RoundTripper
 }
 
 // Job is what a provider needs to know about the job it serves.

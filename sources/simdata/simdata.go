@@ -53,7 +53,7 @@ func (p *People) Person(i int) Person {
 	r := rand.New(rand.NewPCG(p.Seed, uint64(i)))
 	first := firstNames[r.IntN(len(firstNames))]
 	last := lastNames[r.IntN(len(lastNames))]
-	created := epoch.Add(time.Duration(r.Int64N(int64(4*365*24*time.Hour)))).Truncate(time.Second)
+	created := epoch.Add(time.Duration(r.Int64N(int64(4 * 365 * 24 * time.Hour)))).Truncate(time.Second)
 	updated := created.Add(time.Duration(r.Int64N(int64(365 * 24 * time.Hour)))).Truncate(time.Second)
 	per := Person{
 		Index:     i,

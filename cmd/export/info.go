@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/saas-export/export/pipeline"
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/simulator"
+)
+
+func cmdPlan(_ context.Context, args []string, e env) int {
+	fs := newFlags("plan", e)
+	cfgFlag := fs.String("c", "", "config file (default $EXPORT_CONFIG, then ./jobs.yaml)")
+	output := fs.String("output", "text", "text or json")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	cfg, code := loadConfig(*cfgFlag, e)
+	if cfg == nil {
+		return code
+	}
+	return printPlan(e, cfg, pipeline.Options{}, *output)
+}
+
+func printPlan(e env, cfg *pipeline.Config, opts pipeline.Options, format string) int {
+	plan, err := pipeline.Plan(cfg, opts)
+	if err != nil {
+		return usageError(e, err)
+	}
+	if format == "json" {
+		return writeJSON(e, plan)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tPROVIDER\tREQUEST\tPAGE SIZE\tIN FLIGHT\tRATE\tFORMATS\tOUTPUT")
+	for _, p := range plan {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Job, p.Provider, p.Request, p.PageSize,
+			p.MaxInFlight, p.RateLimit, strings.Join(p.Formats, ","), p.Output)
+	}
+	_ = tw.Flush()
+	return exitOK
+}
+
+func writeJSON(e env, v any) int {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(e.stderr, "export:", err)
+		return exitJobsFailed
+	}
+	return exitOK
+}
+
+// providerInfo is what `export providers` tells about one provider.
+type providerInfo struct {
+	Name            string              `json:"name"`
+	Request         string              `json:"request"`
+	DefaultBaseURL  string              `json:"default_base_url"`
+	DefaultRate     string              `json:"default_rate_limit"`
+	DefaultPageSize int                 `json:"default_page_size"`
+	MaxPageSize     int                 `json:"max_page_size,omitempty"`
+	PageSizes       []int               `json:"page_sizes,omitempty"`
+	AuthKinds       []string            `json:"auth"`
+	Sort            string              `json:"sort,omitempty"`
+	Filters         []sources.FilterDoc `json:"filters"`
+}
+
+func cmdProviders(_ context.Context, args []string, e env) int {
+	fs := newFlags("providers", e)
+	output := fs.String("output", "text", "text or json")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	var infos []providerInfo
+	for _, p := range sources.All() {
+		infos = append(infos, providerInfo{
+			Name: p.Name, Request: p.Method + " " + p.Endpoint, DefaultBaseURL: p.DefaultBaseURL,
+			DefaultRate:     fmt.Sprintf("%d/%s", p.DefaultRate.N, p.DefaultRate.Per),
+			DefaultPageSize: p.PageSize.Default, MaxPageSize: p.PageSize.Max, PageSizes: p.PageSize.Allowed,
+			AuthKinds: p.AuthKinds, Sort: p.Sort, Filters: p.Filters,
+		})
+	}
+	if *output == "json" {
+		return writeJSON(e, infos)
+	}
+	for _, p := range infos {
+		printProvider(e.stdout, p)
+	}
+	return exitOK
+}
+
+func printProvider(w io.Writer, p providerInfo) {
+	base := p.DefaultBaseURL
+	if base == "" {
+		base = "(none: set base_url)"
+	}
+	fmt.Fprintf(w, "%s\n  request:    %s\n  base_url:   %s\n  rate_limit: %s\n  page_size:  %d",
+		p.Name, p.Request, base, p.DefaultRate, p.DefaultPageSize)
+	switch {
+	case len(p.PageSizes) > 0:
+		fmt.Fprintf(w, " (one of %v)", p.PageSizes)
+	case p.MaxPageSize > 0:
+		fmt.Fprintf(w, " (at most %d)", p.MaxPageSize)
+	}
+	fmt.Fprintf(w, "\n  auth:       %s\n", strings.Join(p.AuthKinds, ", "))
+	if p.Sort != "" {
+		fmt.Fprintf(w, "  sort:       %s\n", p.Sort)
+	}
+	fmt.Fprintln(w, "  filter:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range p.Filters {
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", f.Key, f.Type, f.Doc)
+	}
+	_ = tw.Flush()
+	fmt.Fprintln(w)
+}
+
+func cmdSchema(_ context.Context, args []string, e env) int {
+	fs := newFlags("schema", e)
+	output := fs.String("output", "json", "json, arrow or athena")
+	includeRaw := fs.Bool("include-raw", false, "include the raw column (jobs with include_raw: true)")
+	table := fs.String("table", "users", "athena: the table name")
+	location := fs.String("location", "s3://BUCKET/PREFIX/JOB/", "athena: the S3 folder holding the dt= partitions")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	s := schema.V1(*includeRaw)
+	switch *output {
+	case "json":
+		b, err := s.JSON()
+		if err != nil {
+			fmt.Fprintln(e.stderr, "export:", err)
+			return exitJobsFailed
+		}
+		fmt.Fprintf(e.stdout, "%s\n", b)
+	case "arrow":
+		fmt.Fprintln(e.stdout, s.Arrow().String())
+	case "athena":
+		fmt.Fprint(e.stdout, s.AthenaDDL(*table, *location))
+	default:
+		return usageError(e, fmt.Errorf("--output must be json, arrow or athena, not %q", *output))
+	}
+	return exitOK
+}
+
+func cmdSimulate(ctx context.Context, args []string, e env) int {
+	fs := newFlags("simulate", e)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	users := fs.Int("users", simulator.DefaultUsers, "users per provider")
+	seed := fs.Uint64("seed", 1, "data seed: same seed, same users")
+	latency := fs.Duration("latency", 0, "delay added to every response")
+	faults := fs.String("faults", "", "inject failures, e.g. 429:0.05,500:0.02,timeout:0.01")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if *users < 0 {
+		return usageError(e, fmt.Errorf("--users must not be negative"))
+	}
+	fl, err := simulator.ParseFaults(*faults)
+	if err != nil {
+		return usageError(e, err)
+	}
+	srv, err := simulator.Start(*addr, simulator.Options{Users: *users, Seed: *seed, Latency: *latency, Faults: fl})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "export:", err)
+		return exitJobsFailed
+	}
+	fmt.Fprintf(e.stdout, "simulator listening on %s (%d users, seed %d); base URLs:\n", srv.URL, *users, *seed)
+	for _, p := range sources.All() {
+		fmt.Fprintf(e.stdout, "  %-11s %s\n", p.Name, srv.BaseURL(p.Name))
+	}
+	<-ctx.Done() // serve until SIGINT or SIGTERM: stopping is how a simulator ends
+	if err := srv.Close(); err != nil {
+		fmt.Fprintln(e.stderr, "export:", err)
+		return exitJobsFailed
+	}
+	return exitOK
+}

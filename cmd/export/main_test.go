@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/saas-export/export/pipeline"
+)
+
+// runCmd runs the CLI in-process with its own environment.
+func runCmd(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, env{
+		stdout: &out, stderr: &errb,
+		lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+	})
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestValidateReportsEveryMistakeWithPositionAndExits2(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "jobs.yaml", `version: 1
+concurrency: 4
+output:
+  formats: [jsonl, xml]
+jobs:
+  - name: medipim-be
+    provider: medipim
+    auth: {type: basic, username: "${MEDIPIM_ID}", password: "${MEDIPIM_SECRET}"}
+    page_size: many
+  - name: medipim-be
+    provider: medipim
+    colour: blue
+`)
+	code, stdout, stderr := runCmd(t, map[string]string{"MEDIPIM_SECRET": "hunter2-secret"}, "validate", "-c", cfg)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("stdout should be empty, got %q", stdout)
+	}
+	line := regexp.MustCompile(`^.*jobs\.yaml:\d+:\d+: \S+: .+$`)
+	var problems []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if line.MatchString(l) {
+			problems = append(problems, l)
+		}
+	}
+	if len(problems) != 5 {
+		t.Fatalf("want 5 positioned problems, got %d:\n%s", len(problems), stderr)
+	}
+	for _, want := range []string{"output.formats[1]", "MEDIPIM_ID", "jobs[0].page_size", "jobs[1].name", "jobs[1].colour"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("no problem mentions %s:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "hunter2") {
+		t.Error("a secret value was printed")
+	}
+}
+
+func TestRunDefaultJobsFileShapeAndExitCodes(t *testing.T) {
+	out := t.TempDir()
+	cfg := writeFile(t, t.TempDir(), "jobs.yaml", `version: 1
+output: {destination: `+out+`}
+jobs:
+  - {name: medipim, provider: medipim, base_url: simulator, rate_limit: 1000/1s}
+`)
+	code, stdout, stderr := runCmd(t, nil, "run", "-c", cfg, "--output", "json", "--run-id", "r1", "--now", "2026-11-23T10:00:00Z")
+	if code != exitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	var sum pipeline.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if sum.Status != "succeeded" || len(sum.Jobs) != 1 || sum.Jobs[0].Records == 0 || len(sum.Jobs[0].Files) != 3 {
+		t.Errorf("summary: %+v", sum)
+	}
+	if _, err := os.Stat(filepath.Join(out, "medipim", "dt=2026-11-23", "run=r1", "_SUCCESS")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "jobs.yaml", "version: 1\njobs:\n  - {name: a, provider: medipim, base_url: simulator}\n")
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"run", "-c", cfg, "--job", "missing"},
+		{"run", "-c", cfg, "--shard", "3/2"},
+		{"run", "-c", cfg, "--now", "yesterday"},
+		{"run", "-c", filepath.Join(t.TempDir(), "absent.yaml")},
+		{"schema", "--output", "xml"},
+	} {
+		if code, _, _ := runCmd(t, nil, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestShardFromEnvironment(t *testing.T) {
+	lookup := func(k string) (string, bool) {
+		return map[string]string{"JOB_COMPLETION_INDEX": "2"}[k], k == "JOB_COMPLETION_INDEX"
+	}
+	s, err := shardFrom("", 3, lookup)
+	if err != nil || s != (pipeline.Shard{Index: 2, Count: 3}) {
+		t.Errorf("got %+v, %v", s, err)
+	}
+	if _, err := shardFrom("", 2, lookup); err == nil {
+		t.Error("index 2 of 2 shards accepted")
+	}
+	if s, err := shardFrom("1/4", 0, lookup); err != nil || s != (pipeline.Shard{Index: 1, Count: 4}) {
+		t.Errorf("--shard 1/4: %+v, %v", s, err)
+	}
+}
+
+func TestSchemaAthenaNamesEveryColumn(t *testing.T) {
+	code, stdout, _ := runCmd(t, nil, "schema", "--output", "athena")
+	if code != exitOK {
+		t.Fatal(code)
+	}
+	for _, want := range []string{"CREATE EXTERNAL TABLE", "`extracted_at` timestamp", "`phones` array<string>", "PARTITIONED BY (`dt` string)", "STORED AS PARQUET"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("athena DDL lacks %q:\n%s", want, stdout)
+		}
+	}
+}

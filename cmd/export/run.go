@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/saas-export/export/pipeline"
+)
+
+// multiFlag collects a repeated string flag such as --job.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+func cmdRun(ctx context.Context, args []string, e env) int {
+	fs := newFlags("run", e)
+	var jobs multiFlag
+	cfgFlag := fs.String("c", "", "config file (default $EXPORT_CONFIG, then ./jobs.yaml)")
+	fs.Var(&jobs, "job", "run only this job (repeatable)")
+	runID := fs.String("run-id", "", "pin the run id; a rerun overwrites the same output paths")
+	now := fs.String("now", "", "pin the run's clock (RFC 3339)")
+	shardFlag := fs.String("shard", "", "run only shard I of N (I/N, 0-based)")
+	shards := fs.Int("shards", 0, "shard count, with the index from $JOB_COMPLETION_INDEX or $AWS_BATCH_JOB_ARRAY_INDEX")
+	output := fs.String("output", "text", "summary format: text or json")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	dryRun := fs.Bool("dry-run", false, "validate and print the plan; fetch and write nothing")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	log, err := newLogger(e.stderr, *logFormat)
+	if err != nil {
+		return usageError(e, err)
+	}
+	if *output != "text" && *output != "json" {
+		return usageError(e, fmt.Errorf("--output must be text or json, not %q", *output))
+	}
+	opts := pipeline.Options{RunID: *runID, Jobs: jobs, Version: version(), Logger: log}
+	if *now != "" {
+		if opts.Now, err = time.Parse(time.RFC3339Nano, *now); err != nil {
+			return usageError(e, fmt.Errorf("--now: %w", err))
+		}
+	}
+	if opts.Shard, err = shardFrom(*shardFlag, *shards, e.lookup); err != nil {
+		return usageError(e, err)
+	}
+	cfg, code := loadConfig(*cfgFlag, e)
+	if cfg == nil {
+		return code
+	}
+	if _, err := pipeline.SelectJobs(cfg, opts.Jobs, opts.Shard); err != nil {
+		return usageError(e, err)
+	}
+	if *dryRun {
+		return printPlan(e, cfg, opts, *output)
+	}
+	sum, err := pipeline.Run(ctx, cfg, opts)
+	if err != nil {
+		return usageError(e, err)
+	}
+	if err := printSummary(e.stdout, sum, *output); err != nil {
+		fmt.Fprintln(e.stderr, "export:", err)
+	}
+	switch sum.Status {
+	case pipeline.StatusInterrupted:
+		return exitInterrupted
+	case pipeline.StatusFailed:
+		return exitJobsFailed
+	}
+	return exitOK
+}
+
+func usageError(e env, err error) int {
+	fmt.Fprintln(e.stderr, "export:", err)
+	return exitUsage
+}
+
+// shardFrom reads --shard I/N, or --shards N with the index from the
+// environment of Kubernetes Indexed Jobs or AWS Batch array jobs.
+func shardFrom(flagValue string, count int, lookup func(string) (string, bool)) (pipeline.Shard, error) {
+	if flagValue != "" {
+		i, n, ok := strings.Cut(flagValue, "/")
+		idx, err1 := strconv.Atoi(i)
+		cnt, err2 := strconv.Atoi(n)
+		if !ok || err1 != nil || err2 != nil || cnt < 1 || idx < 0 || idx >= cnt {
+			return pipeline.Shard{}, fmt.Errorf("--shard %q: want I/N with 0 <= I < N", flagValue)
+		}
+		return pipeline.Shard{Index: idx, Count: cnt}, nil
+	}
+	if count == 0 {
+		return pipeline.Shard{}, nil
+	}
+	if count < 0 {
+		return pipeline.Shard{}, fmt.Errorf("--shards must be at least 1")
+	}
+	for _, name := range []string{"JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"} {
+		if v, ok := lookup(name); ok && v != "" {
+			idx, err := strconv.Atoi(v)
+			if err != nil || idx < 0 || idx >= count {
+				return pipeline.Shard{}, fmt.Errorf("$%s=%q: want an index from 0 to %d", name, v, count-1)
+			}
+			return pipeline.Shard{Index: idx, Count: count}, nil
+		}
+	}
+	return pipeline.Shard{}, errors.New("--shards needs $JOB_COMPLETION_INDEX or $AWS_BATCH_JOB_ARRAY_INDEX (or use --shard I/N)")
+}
+
+// loadConfig loads and validates the config; on failure it prints every
+// problem to stderr and returns the exit code.
+func loadConfig(flagValue string, e env) (*pipeline.Config, int) {
+	cfg, err := pipeline.Load(configPath(flagValue, e), e.lookup)
+	if err != nil {
+		var errs pipeline.ConfigErrors
+		if errors.As(err, &errs) {
+			for _, ce := range errs {
+				fmt.Fprintln(e.stderr, ce.Error())
+			}
+			fmt.Fprintf(e.stderr, "export: %d problem(s) in the config; nothing ran\n", len(errs))
+		} else {
+			fmt.Fprintln(e.stderr, "export:", err)
+		}
+		return nil, exitUsage
+	}
+	return cfg, exitOK
+}
+
+func cmdValidate(_ context.Context, args []string, e env) int {
+	fs := newFlags("validate", e)
+	cfgFlag := fs.String("c", "", "config file (default $EXPORT_CONFIG, then ./jobs.yaml)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	cfg, code := loadConfig(*cfgFlag, e)
+	if cfg == nil {
+		return code
+	}
+	fmt.Fprintf(e.stdout, "%s: valid, %d job(s)\n", cfg.File, len(cfg.Jobs))
+	return exitOK
+}
+
+func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sum)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "run %s: %s\n", sum.RunID, sum.Status)
+	fmt.Fprintln(tw, "JOB\tPROVIDER\tSTATUS\tRECORDS\tSOURCE TOTAL\tFILES\tSECONDS\tOUTPUT / ERROR")
+	for _, j := range sum.Jobs {
+		total := "-"
+		if j.SourceTotal != nil {
+			total = strconv.FormatInt(*j.SourceTotal, 10)
+		}
+		detail := j.Manifest
+		if j.Error != "" {
+			detail = j.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\n", j.Job, j.Provider, j.Status, j.Records, total,
+			len(j.Files), j.Seconds, detail)
+	}
+	return tw.Flush()
+}

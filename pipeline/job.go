@@ -1,0 +1,204 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sinks"
+	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// Names of the files that mark a job's output complete.
+const (
+	ManifestName = "manifest.json"
+	SuccessName  = "_SUCCESS"
+)
+
+// Manifest is manifest.json: what a job run wrote and how it can be checked.
+type Manifest struct {
+	Version       int              `json:"version"`
+	Job           string           `json:"job"`
+	Provider      string           `json:"provider"`
+	RunID         string           `json:"run_id"`
+	StartedAt     time.Time        `json:"started_at"`
+	FinishedAt    time.Time        `json:"finished_at"`
+	SchemaVersion int              `json:"schema_version"`
+	Records       int64            `json:"records"`
+	SourceTotal   *int64           `json:"source_total"`
+	Files         []sinks.FileInfo `json:"files"`
+	Incremental   Window           `json:"incremental"`
+}
+
+// Window is the span of changes a run covers: since null means everything.
+type Window struct {
+	Since *time.Time `json:"since"`
+	Until time.Time  `json:"until"`
+}
+
+// runJob exports one job and reports how it went; it never panics or
+// returns an error, so one job cannot stop the others.
+func (r *runner) runJob(ctx context.Context, job Job) JobResult {
+	t0 := time.Now()
+	log := r.log.With("job", job.Name, "provider", job.Provider)
+	log.Info("job started")
+	res := JobResult{Job: job.Name, Provider: job.Provider, Files: []FileResult{}}
+	m, store, dir, err := r.export(ctx, job, log)
+	res.Seconds = time.Since(t0).Round(time.Millisecond).Seconds()
+	if m != nil {
+		res.Records, res.SourceTotal = m.Records, m.SourceTotal
+	}
+	if err != nil {
+		res.Status, res.Error = StatusFailed, err.Error()
+		if isInterrupted(ctx, err) {
+			res.Error = "interrupted: " + res.Error
+		}
+		log.Error("job failed", "err", err, "records", res.Records)
+		return res
+	}
+	res.Status = StatusSucceeded
+	res.Manifest = store.URI(path.Join(dir, ManifestName))
+	for _, f := range m.Files {
+		res.Files = append(res.Files, FileResult{
+			URI: store.URI(path.Join(dir, f.Path)), Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256,
+		})
+	}
+	log.Info("job succeeded", "records", m.Records, "files", len(m.Files), "seconds", time.Since(t0).Seconds())
+	return res
+}
+
+// export runs source → normalize → sinks for one job and commits the output.
+// It returns the manifest so far even on failure, for the counts.
+func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manifest, sinks.Store, string, error) {
+	m := &Manifest{
+		Version: 1, Job: job.Name, Provider: job.Provider, RunID: r.runID,
+		StartedAt: r.clock(), SchemaVersion: schema.Version,
+		Incremental: Window{Until: r.extractedAt},
+	}
+	src, err := r.openSource(job, log)
+	if err != nil {
+		return m, nil, "", err
+	}
+	store, err := OpenStore(job.Output.Destination)
+	if err != nil {
+		return m, nil, "", fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	dir := ExpandPath(job.Output.Path, job, r.extractedAt, r.runID)
+	out, err := newJobOutput(ctx, store, dir, job.Output)
+	if err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	defer out.abort() // a no-op once committed
+
+	var total schema.Null[int64]
+	err = src.Fetch(ctx, func(p httpsource.Page) error {
+		if p.Total.Valid {
+			total = p.Total
+		}
+		r.stamp(job, p.Users)
+		m.Records += int64(len(p.Users))
+		return out.write(p.Users, total)
+	})
+	if total.Valid {
+		m.SourceTotal = &total.V
+	}
+	if err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	if err := out.finish(); err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	if total.Valid && total.V != m.Records {
+		if !job.AllowCountMismatch {
+			return m, store, dir, fmt.Errorf("job %q: wrote %d records but %s reported a total of %d; nothing was committed (set allow_count_mismatch: true to accept)",
+				job.Name, m.Records, job.Provider, total.V)
+		}
+		log.Warn("records written differ from the provider's total", "records", m.Records, "source_total", total.V)
+	}
+	if m.Files, err = out.commit(ctx); err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	m.FinishedAt = r.clock()
+	if err := writeMarkers(ctx, store, dir, m); err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	return m, store, dir, nil
+}
+
+// openSource builds the job's provider source on its own HTTP client.
+func (r *runner) openSource(job Job, log *slog.Logger) (httpsource.Source, error) {
+	p, ok := sources.Lookup(job.Provider)
+	if !ok {
+		return nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
+	}
+	baseURL := job.BaseURL
+	if baseURL == SimulatorURL {
+		var err error
+		if baseURL, err = r.simulatorURL(p.Name); err != nil {
+			return nil, fmt.Errorf("job %q: %w", job.Name, err)
+		}
+	}
+	client := httpsource.NewClient(httpsource.ClientConfig{
+		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
+		Timeout: job.Timeout, Rate: job.RateLimit, Retry: job.Retry,
+		UserAgent: "export/" + r.opts.Version, Logger: log,
+	})
+	src, err := p.New(job.SourceJob(baseURL, r.extractedAt), client)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	return src, nil
+}
+
+// stamp is the part of normalization that belongs to the run, not the
+// provider: which job and run a row came from, and when.
+func (r *runner) stamp(job Job, users []schema.User) {
+	for i := range users {
+		u := &users[i]
+		u.Provider, u.Job, u.RunID, u.ExtractedAt = job.Provider, job.Name, r.runID, r.extractedAt
+	}
+}
+
+// ExpandPath fills the output path template's placeholders.
+func ExpandPath(tmpl string, job Job, now time.Time, runID string) string {
+	return strings.NewReplacer(
+		"{job}", job.Name,
+		"{provider}", job.Provider,
+		"{date}", now.UTC().Format(time.DateOnly),
+		"{run_id}", runID,
+	).Replace(tmpl)
+}
+
+// writeMarkers writes manifest.json and then the empty _SUCCESS, each
+// committed only when complete.
+func writeMarkers(ctx context.Context, store sinks.Store, dir string, m *Manifest) error {
+	body, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", ManifestName, err)
+	}
+	if err := putObject(ctx, store, path.Join(dir, ManifestName), append(body, '\n')); err != nil {
+		return err
+	}
+	return putObject(ctx, store, path.Join(dir, SuccessName), nil)
+}
+
+func putObject(ctx context.Context, store sinks.Store, key string, body []byte) error {
+	obj, err := store.Create(ctx, key)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", store.URI(key), err)
+	}
+	if _, err := obj.Write(body); err != nil {
+		_ = obj.Abort()
+		return fmt.Errorf("write %s: %w", store.URI(key), err)
+	}
+	if err := obj.Close(); err != nil {
+		return fmt.Errorf("commit %s: %w", store.URI(key), err)
+	}
+	return nil
+}

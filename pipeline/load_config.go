@@ -1,0 +1,386 @@
+package pipeline
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// The keys of each mapping in jobs.yaml, in the order the contract
+// documents them; error messages list them. Top-level keys starting with
+// x- are ignored, as in Docker Compose: a place to define YAML anchors.
+var (
+	rootKeys   = []string{"version", "concurrency", "output", "state", "jobs", "x-*"}
+	outputKeys = []string{"destination", "formats", "path", "compression", "max_rows_per_file",
+		"include_raw", "csv_escape_formulas", "s3", "columns", "hash", "hash_key", "hash_key_file"}
+	compressionKeys = []string{"parquet", "jsonl", "csv"}
+	s3Keys          = []string{"region", "endpoint", "force_path_style", "sse", "kms_key_id", "part_size"}
+	jobKeys         = []string{"name", "provider", "base_url", "auth", "filter", "sort", "page_size",
+		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "allow_count_mismatch",
+		"allow_insecure_http", "output", "wire_format", "include_raw", "columns", "hash", "hash_key", "hash_key_file"}
+	retryKeys = []string{"max_attempts", "max_backoff"}
+	authKeys  = []string{"type", "username", "username_file", "password", "password_file",
+		"token", "token_file", "name", "value", "value_file", "headers"}
+
+	// complianceKeys are documented in the contract but not built yet.
+	complianceKeys = []string{"columns", "hash", "hash_key", "hash_key_file"}
+)
+
+// Enumerations.
+var (
+	formatNames         = []string{"jsonl", "csv", "parquet"}
+	parquetCompressions = []string{"zstd", "snappy", "gzip", "none"}
+	textCompressions    = []string{"gzip", "zstd", "none"}
+	sseModes            = []string{"", "AES256", "aws:kms", "aws:kms:dsse"}
+	wireFormats         = []string{"json", "xml"}
+)
+
+// wireFormatProvider is the only provider whose API speaks more than one
+// encoding (JSON and XML).
+const wireFormatProvider = "requestor"
+
+var jobName = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+func (d *decoder) config(root value) *Config {
+	if root.node.Kind != yaml.MappingNode {
+		d.typeError(root, "a mapping with version: 1 and jobs", root.node.Value)
+		return nil
+	}
+	m := d.mapping(root, rootKeys...)
+	cfg := &Config{
+		File:        d.file,
+		Version:     1,
+		Concurrency: defaultConcurrency,
+		Output:      defaultOutput(),
+		State:       State{Dir: defaultStateDir},
+	}
+	d.version(root, m["version"])
+	d.setInt(&cfg.Concurrency, m["concurrency"], 1)
+	d.output(m["output"], &cfg.Output)
+	d.state(m["state"], &cfg.State)
+	cfg.Jobs = d.jobs(root, m["jobs"], cfg.Output)
+	return cfg
+}
+
+func (d *decoder) version(root, v value) {
+	if !v.present() {
+		d.missing(root, "version", "required: add version: 1")
+		return
+	}
+	if n, ok := d.integer(v, 0); ok && n != 1 {
+		d.errorf(v, "unsupported version %d: this build reads version 1", n)
+	}
+}
+
+// output lays the keys set in v over o, so that decoding a job's output
+// onto a copy of the top-level one merges them key by key. It returns
+// v's entries.
+func (d *decoder) output(v value, o *Output) map[string]value {
+	m := d.mapping(v, outputKeys...)
+	d.setChecked(&o.Destination, m["destination"], func(s string) string { return checkLocation(s, "destinations") })
+	d.formats(m["formats"], &o.Formats)
+	d.setChecked(&o.Path, m["path"], checkPathTemplate)
+	d.compression(m["compression"], &o.Compression)
+	d.setInt64(&o.MaxRowsPerFile, m["max_rows_per_file"], 1)
+	d.setBool(&o.IncludeRaw, m["include_raw"])
+	d.setBool(&o.CSVEscapeFormulas, m["csv_escape_formulas"])
+	d.s3(m["s3"], &o.S3)
+	d.notSupported(m, complianceKeys)
+	return m
+}
+
+// setChecked sets a string that check accepts; check returns the problem.
+func (d *decoder) setChecked(dst *string, v value, check func(string) string) {
+	s, ok := d.str(v)
+	if !ok {
+		return
+	}
+	if problem := check(s); problem != "" {
+		d.errorf(v, "%s", problem)
+		return
+	}
+	*dst = s
+}
+
+func (d *decoder) formats(v value, dst *[]string) {
+	if !v.present() {
+		return
+	}
+	items := d.list(v, "a list like [jsonl, csv, parquet]")
+	if v.node.Kind != yaml.SequenceNode {
+		return
+	}
+	if len(items) == 0 {
+		d.errorf(v, "list at least one of %s", strings.Join(formatNames, ", "))
+		return
+	}
+	var out []string
+	for _, item := range items {
+		f, ok := d.enum(item, formatNames...)
+		switch {
+		case !ok:
+		case slices.Contains(out, f):
+			d.errorf(item, "duplicate format %q", f)
+		default:
+			out = append(out, f)
+		}
+	}
+	*dst = out
+}
+
+func (d *decoder) compression(v value, c *Compression) {
+	m := d.mapping(v, compressionKeys...)
+	d.setEnum(&c.Parquet, m["parquet"], parquetCompressions...)
+	d.setEnum(&c.JSONL, m["jsonl"], textCompressions...)
+	d.setEnum(&c.CSV, m["csv"], textCompressions...)
+}
+
+func (d *decoder) s3(v value, s *S3) {
+	m := d.mapping(v, s3Keys...)
+	d.setString(&s.Region, m["region"])
+	d.setChecked(&s.Endpoint, m["endpoint"], checkEndpoint)
+	d.setBool(&s.ForcePathStyle, m["force_path_style"])
+	d.setEnum(&s.SSE, m["sse"], sseModes...)
+	d.setString(&s.KMSKeyID, m["kms_key_id"])
+	d.setPartSize(&s.PartSize, m["part_size"])
+}
+
+func (d *decoder) state(v value, s *State) {
+	m := d.mapping(v, "dir")
+	d.setChecked(&s.Dir, m["dir"], func(dir string) string { return checkLocation(dir, "state directories") })
+}
+
+// notSupported reports keys the contract documents for a later version.
+func (d *decoder) notSupported(m map[string]value, keys []string) {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			d.errorf(v, "%s is not supported yet (compliance controls come in a later version)", k)
+		}
+	}
+}
+
+// decodedJob is a job with what its later checks need from the file.
+type decodedJob struct {
+	Job
+	item   value
+	fields map[string]value // the job's own keys
+	output map[string]value // the keys of the job's `output:`
+}
+
+func (d *decoder) jobs(root, v value, base Output) []Job {
+	if !v.present() {
+		d.missing(root, "jobs", "required: list at least one job")
+		return nil
+	}
+	items := d.list(v, "a list of jobs")
+	if v.node.Kind == yaml.SequenceNode && len(items) == 0 {
+		d.errorf(v, "list at least one job")
+	}
+	var decoded []decodedJob
+	byName := map[string]decodedJob{}
+	for _, item := range items {
+		j := d.job(item, base)
+		if first, dup := byName[j.Name]; dup && j.Name != "" {
+			line, _ := first.fields["name"].pos()
+			d.errorf(j.fields["name"], "duplicate job name %q (first used by %s at line %d)", j.Name, first.item.path, line)
+			continue
+		}
+		byName[j.Name] = j
+		decoded = append(decoded, j)
+	}
+	d.outputCollisions(decoded)
+	jobs := make([]Job, len(decoded))
+	for i, j := range decoded {
+		jobs[i] = j.Job
+	}
+	return jobs
+}
+
+func (d *decoder) job(item value, base Output) decodedJob {
+	m := d.mapping(item, jobKeys...)
+	j := Job{
+		Output:      base,
+		MaxInFlight: defaultMaxInFlight,
+		Timeout:     httpsource.DefaultTimeout,
+		Retry:       httpsource.Retry{MaxAttempts: httpsource.DefaultMaxAttempts, MaxBackoff: httpsource.DefaultMaxBackoff},
+	}
+	j.Output.Formats = slices.Clone(base.Formats) // jobs must not share a slice
+	d.jobName(item, m["name"], &j.Name)
+	provider, known := d.provider(item, m["provider"], &j.Provider)
+	j.Auth = d.auth(m["auth"])
+	j.Filter = d.filter(m["filter"])
+	j.Sort = d.freeform(m["sort"])
+	d.setInt(&j.PageSize, m["page_size"], 1)
+	d.setInt(&j.MaxInFlight, m["max_in_flight"], 1)
+	d.setRate(&j.RateLimit, m["rate_limit"])
+	d.setDuration(&j.Timeout, m["timeout"])
+	d.retry(m["retry"], &j.Retry)
+	d.incremental(m["incremental"])
+	d.setBool(&j.AllowCountMismatch, m["allow_count_mismatch"])
+	d.setBool(&j.AllowInsecureHTTP, m["allow_insecure_http"])
+	out := d.jobOutput(m, &j.Output)
+	d.setEnum(&j.WireFormat, m["wire_format"], wireFormats...)
+	d.notSupported(m, complianceKeys)
+	d.baseURL(m["base_url"], &j) // after allow_insecure_http, which it depends on
+	if known {
+		d.applyProvider(item, m, &j, provider)
+	}
+	return decodedJob{Job: j, item: item, fields: m, output: out}
+}
+
+func (d *decoder) jobName(item, v value, dst *string) {
+	if !v.present() {
+		d.missing(item, "name", "required: a unique name made of a-z, 0-9 and -")
+		return
+	}
+	name, ok := d.str(v)
+	if !ok {
+		return
+	}
+	if !jobName.MatchString(name) {
+		d.errorf(v, "invalid job name %q: use only a-z, 0-9 and -", name)
+		return
+	}
+	*dst = name
+}
+
+func (d *decoder) provider(item, v value, dst *string) (sources.Provider, bool) {
+	if !v.present() {
+		d.missing(item, "provider", "required: one of %s", d.providerNames())
+		return sources.Provider{}, false
+	}
+	name, ok := d.str(v)
+	if !ok {
+		return sources.Provider{}, false
+	}
+	i := slices.IndexFunc(d.providers, func(p sources.Provider) bool { return p.Name == name })
+	if i < 0 {
+		d.errorf(v, "unknown provider %q (known: %s)", name, d.providerNames())
+		return sources.Provider{}, false
+	}
+	*dst = name
+	return d.providers[i], true
+}
+
+func (d *decoder) providerNames() string {
+	var names []string
+	for _, p := range d.providers {
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		return "none registered"
+	}
+	return strings.Join(names, ", ")
+}
+
+func (d *decoder) filter(v value) map[string]any {
+	if !v.present() {
+		return nil
+	}
+	if v.node.Kind != yaml.MappingNode {
+		d.typeError(v, "a mapping", v.node.Value)
+		return nil
+	}
+	m, _ := d.freeform(v).(map[string]any)
+	return m
+}
+
+func (d *decoder) retry(v value, r *httpsource.Retry) {
+	m := d.mapping(v, retryKeys...)
+	d.setInt(&r.MaxAttempts, m["max_attempts"], 1)
+	d.setDuration(&r.MaxBackoff, m["max_backoff"])
+}
+
+func (d *decoder) incremental(v value) {
+	var on bool
+	if d.setBool(&on, v); on {
+		d.errorf(v, "incremental is not supported yet")
+	}
+}
+
+// jobOutput lays the job's `output:` over its copy of the top-level
+// output. A job-level include_raw (the contract lists it among the
+// per-job compliance controls) is the same setting, so it may be set in
+// one of the two places only.
+func (d *decoder) jobOutput(m map[string]value, o *Output) map[string]value {
+	om := d.output(m["output"], o)
+	raw := m["include_raw"]
+	if !raw.present() {
+		return om
+	}
+	if other := om["include_raw"]; other.present() {
+		line, _ := other.pos()
+		d.errorf(raw, "include_raw is also set under this job's output (line %d): set it once", line)
+		return om
+	}
+	d.setBool(&o.IncludeRaw, raw)
+	return om
+}
+
+// baseURL checks and sets an explicit base_url; applyProvider fills in
+// the provider's default when there is none.
+func (d *decoder) baseURL(v value, j *Job) {
+	s, ok := d.str(v)
+	if !ok {
+		return
+	}
+	u, problem := checkBaseURL(s, j.AllowInsecureHTTP)
+	if problem != "" {
+		d.errorf(v, "%s", problem)
+		return
+	}
+	j.BaseURL = u
+}
+
+// applyProvider fills the provider's defaults and runs its own checks.
+func (d *decoder) applyProvider(item value, m map[string]value, j *Job, p sources.Provider) {
+	switch {
+	case m["base_url"].present():
+	case p.DefaultBaseURL == "":
+		d.missing(item, "base_url", "required: provider %s has no default base URL", p.Name)
+	default:
+		j.BaseURL = p.DefaultBaseURL
+	}
+	if !m["page_size"].present() {
+		j.PageSize = p.PageSize.Default
+	}
+	if !m["rate_limit"].present() {
+		j.RateLimit = p.DefaultRate
+	}
+	if v := m["wire_format"]; v.present() && p.Name != wireFormatProvider {
+		d.errorf(v, "only provider %s has a choice of wire format", wireFormatProvider)
+	}
+	if v := m["sort"]; v.present() && p.Sort == "" {
+		d.errorf(v, "provider %s does not support sort", p.Name)
+	}
+	d.providerProblems(item, *j, p)
+}
+
+// outputCollisions reports a job whose files would land in the folder of
+// an earlier job: the later commit would delete the earlier one's files.
+// It happens when output.path lacks {job}.
+func (d *decoder) outputCollisions(jobs []decodedJob) {
+	first := map[string]decodedJob{}
+	for _, j := range jobs {
+		if j.Name == "" {
+			continue // an invalid name, already reported
+		}
+		folder := outputFolder(j.Output, j.Name, j.Provider)
+		prev, clash := first[folder]
+		if !clash {
+			first[folder] = j
+			continue
+		}
+		at := value{key: j.item.key, at: j.item.at, path: joinPath(j.item.path, "output.path")}
+		if v := j.output["path"]; v.present() {
+			at = v
+		}
+		d.errorf(at, "writes to the same folder as %s (%s), overwriting its files: put {job} in output.path",
+			prev.item.path, prev.Name)
+	}
+}

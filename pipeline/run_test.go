@@ -1,0 +1,288 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saas-export/export/sources/simulator"
+)
+
+var pinnedNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// parseTestConfig builds a config from YAML with {{out}} replaced by dir.
+func parseTestConfig(t *testing.T, yml, dir string) *Config {
+	t.Helper()
+	yml = strings.ReplaceAll(yml, "{{out}}", dir)
+	cfg, err := Parse("jobs.yaml", []byte(yml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+func runPinned(t *testing.T, ctx context.Context, cfg *Config, users int) *Summary {
+	t.Helper()
+	sum, err := Run(ctx, cfg, Options{
+		RunID: "r1", Now: pinnedNow, Version: "test",
+		Simulator: simulator.Options{Users: users, Seed: 7},
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return sum
+}
+
+const simulatorJobs = `
+version: 1
+output:
+  destination: {{out}}
+jobs:
+  - name: medipim-sim
+    provider: medipim
+    base_url: simulator
+    page_size: 100
+    rate_limit: 1000/1s
+  - name: nameshield-sim
+    provider: nameshield
+    base_url: simulator
+    page_size: 100
+    rate_limit: 1000/1s
+`
+
+// listFiles returns every file under dir, relative, with its bytes.
+func listFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestRunWritesEveryFormatWithManifestAndSuccess(t *testing.T) {
+	out := t.TempDir()
+	sum := runPinned(t, context.Background(), parseTestConfig(t, simulatorJobs, out), 345)
+	if sum.Status != StatusSucceeded {
+		t.Fatalf("run status %q: %+v", sum.Status, sum.Jobs)
+	}
+	files := listFiles(t, out)
+	for _, job := range []string{"medipim-sim", "nameshield-sim"} {
+		dir := job + "/dt=2026-11-23/run=r1/"
+		for _, name := range []string{"users.jsonl", "users.csv", "users.parquet", ManifestName, SuccessName} {
+			if _, ok := files[dir+name]; !ok {
+				t.Errorf("missing %s%s; have %v", dir, name, keys(files))
+			}
+		}
+		if n := bytes.Count(files[dir+"users.jsonl"], []byte("\n")); n != 345 {
+			t.Errorf("%s: %d JSONL rows, want 345", job, n)
+		}
+		var m Manifest
+		if err := json.Unmarshal(files[dir+ManifestName], &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Records != 345 || m.SourceTotal == nil || *m.SourceTotal != 345 || len(m.Files) != 3 {
+			t.Errorf("%s manifest: records %d, source_total %v, %d files", job, m.Records, m.SourceTotal, len(m.Files))
+		}
+		if len(files[dir+SuccessName]) != 0 {
+			t.Errorf("%s: _SUCCESS is not empty", job)
+		}
+	}
+	for _, j := range sum.Jobs {
+		if j.Records != 345 || len(j.Files) != 3 || !strings.HasPrefix(j.Manifest, "file://") {
+			t.Errorf("summary for %s: %+v", j.Job, j)
+		}
+	}
+}
+
+func TestRunIsByteIdenticalWhenPinned(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	runPinned(t, context.Background(), parseTestConfig(t, simulatorJobs, a), 120)
+	// Different concurrency must not change a byte.
+	runPinned(t, context.Background(), parseTestConfig(t, strings.Replace(simulatorJobs, "version: 1", "version: 1\nconcurrency: 1", 1), b), 120)
+	fa, fb := listFiles(t, a), listFiles(t, b)
+	if !slices.Equal(keys(fa), keys(fb)) {
+		t.Fatalf("file sets differ: %v vs %v", keys(fa), keys(fb))
+	}
+	for name, body := range fa {
+		if !bytes.Equal(body, fb[name]) {
+			t.Errorf("%s differs between two pinned runs", name)
+		}
+	}
+}
+
+// nameshieldLike serves a Nameshield page whose total disagrees with the
+// results it returns.
+func lyingTotal(total int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"message":"OK","data":{"total":%d,"limit":500,"offset":0,"results":[
+			{"id":"a","firstname":"A","lastname":"B","email":null,"language":"fr","phone":null,"customer_id":1,
+			 "expires_at":null,"last_login_at":null,"created_at":"2023-01-01T00:00:00+01:00","updated_at":"2023-01-01T00:00:00+01:00"}]}}`, total)
+	})
+}
+
+func TestRunFailedJobLeavesNoOutputAndOthersFinish(t *testing.T) {
+	lying := httptest.NewServer(lyingTotal(2))
+	defer lying.Close()
+	denied := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"message":"invalid token"}`, http.StatusUnauthorized)
+	}))
+	defer denied.Close()
+
+	out := t.TempDir()
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: {{out}}}
+jobs:
+  - {name: mismatch, provider: nameshield, base_url: `+lying.URL+`}
+  - {name: denied, provider: nameshield, base_url: `+denied.URL+`}
+  - {name: fine, provider: medipim, base_url: simulator, rate_limit: 1000/1s}
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 30)
+	if sum.Status != StatusFailed {
+		t.Fatalf("run status %q, want failed", sum.Status)
+	}
+	byJob := map[string]JobResult{}
+	for _, j := range sum.Jobs {
+		byJob[j.Job] = j
+	}
+	if j := byJob["mismatch"]; j.Status != StatusFailed || !strings.Contains(j.Error, "wrote 1 records") || !strings.Contains(j.Error, "total of 2") {
+		t.Errorf("mismatch job: %+v", j)
+	}
+	if j := byJob["denied"]; j.Status != StatusFailed || !strings.Contains(j.Error, `"denied"`) || !strings.Contains(j.Error, "401") {
+		t.Errorf("denied job: %+v", j)
+	}
+	if j := byJob["fine"]; j.Status != StatusSucceeded || j.Records != 30 {
+		t.Errorf("fine job: %+v", j)
+	}
+	for name := range listFiles(t, out) {
+		if !strings.HasPrefix(name, "fine/") {
+			t.Errorf("a failed job left %s", name)
+		}
+	}
+}
+
+func TestRunAllowCountMismatchCommitsBothNumbers(t *testing.T) {
+	lying := httptest.NewServer(lyingTotal(5))
+	defer lying.Close()
+	out := t.TempDir()
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: {{out}}, formats: [jsonl]}
+jobs:
+  - {name: mismatch, provider: nameshield, base_url: `+lying.URL+`, allow_count_mismatch: true}
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 0)
+	if sum.Status != StatusSucceeded {
+		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
+	}
+	var m Manifest
+	if err := json.Unmarshal(listFiles(t, out)["mismatch/dt=2026-11-23/run=r1/manifest.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Records != 1 || m.SourceTotal == nil || *m.SourceTotal != 5 {
+		t.Errorf("manifest records %d source_total %v, want 1 and 5", m.Records, m.SourceTotal)
+	}
+}
+
+func TestRunRerunWithSameRunIDReplacesOutput(t *testing.T) {
+	out := t.TempDir()
+	cfg := parseTestConfig(t, simulatorJobs, out)
+	runPinned(t, context.Background(), cfg, 40)
+	// A stale file from an earlier layout of the same run must go.
+	dir := filepath.Join(out, "medipim-sim", "dt=2026-11-23", "run=r1")
+	if err := os.WriteFile(filepath.Join(dir, "users-00002.csv"), []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := runPinned(t, context.Background(), cfg, 25)
+	if sum.Status != StatusSucceeded {
+		t.Fatalf("status %q", sum.Status)
+	}
+	files := listFiles(t, out)
+	if _, ok := files["medipim-sim/dt=2026-11-23/run=r1/users-00002.csv"]; ok {
+		t.Error("stale data file survived the rerun")
+	}
+	if n := bytes.Count(files["medipim-sim/dt=2026-11-23/run=r1/users.jsonl"], []byte("\n")); n != 25 {
+		t.Errorf("rerun wrote %d rows, want 25", n)
+	}
+}
+
+func TestRunInterruptedLeavesNoOutput(t *testing.T) {
+	out := t.TempDir()
+	cfg := parseTestConfig(t, simulatorJobs, out)
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel once the first request is under way: with latency every page is slow.
+	time.AfterFunc(300*time.Millisecond, cancel)
+	sum, err := Run(ctx, cfg, Options{
+		RunID: "r1", Now: pinnedNow,
+		Simulator: simulator.Options{Users: 500, Seed: 1, Latency: 200 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Status != StatusInterrupted {
+		t.Fatalf("status %q, want interrupted", sum.Status)
+	}
+	if files := listFiles(t, out); len(files) != 0 {
+		t.Errorf("an interrupted run left files: %v", keys(files))
+	}
+}
+
+func TestShardOfIsStableAndSelectsDisjointSets(t *testing.T) {
+	cfg := &Config{File: "jobs.yaml"}
+	for _, n := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		cfg.Jobs = append(cfg.Jobs, Job{Name: n})
+	}
+	seen := map[string]int{}
+	for i := range 3 {
+		jobs, err := SelectJobs(cfg, nil, Shard{Index: i, Count: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			seen[j.Name]++
+			if ShardOf(j.Name, 3) != i {
+				t.Errorf("%s in shard %d, hash says %d", j.Name, i, ShardOf(j.Name, 3))
+			}
+		}
+	}
+	if len(seen) != 7 {
+		t.Errorf("shards covered %d of 7 jobs", len(seen))
+	}
+	for n, c := range seen {
+		if c != 1 {
+			t.Errorf("%s selected by %d shards", n, c)
+		}
+	}
+	if _, err := SelectJobs(cfg, []string{"nope"}, Shard{}); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown --job: %v", err)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

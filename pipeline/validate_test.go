@@ -1,0 +1,407 @@
+package pipeline
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// oneJob is a config with one medipim job named a; lines are more keys
+// of that job, from line 5 on, indented for it.
+func oneJob(lines ...string) string {
+	var b strings.Builder
+	b.WriteString("version: 1\njobs:\n  - name: a\n    provider: medipim\n")
+	for _, l := range lines {
+		b.WriteString("    " + l + "\n")
+	}
+	return b.String()
+}
+
+func TestConfigProblems(t *testing.T) {
+	cases := []struct {
+		name string
+		yml  string
+		env  []string // NAME, VALUE pairs
+		want []string
+	}{
+		// Structure.
+		{name: "unknown top-level key, with a suggestion",
+			yml:  "version: 1\nconcurency: 2\njobs: [{name: a, provider: medipim}]\n",
+			want: []string{`jobs.yaml:2:1: concurency: unknown key "concurency", did you mean "concurrency"? (valid keys: version, concurrency, output, state, jobs, x-*)`}},
+		{name: "missing version and jobs",
+			yml: "concurrency: 2\n",
+			want: []string{
+				`jobs.yaml:1:1: jobs: required: list at least one job`,
+				`jobs.yaml:1:1: version: required: add version: 1`,
+			}},
+		{name: "unsupported version",
+			yml:  "version: 2\njobs: [{name: a, provider: medipim}]\n",
+			want: []string{`jobs.yaml:1:10: version: unsupported version 2: this build reads version 1`}},
+		{name: "no jobs",
+			yml:  "version: 1\njobs: []\n",
+			want: []string{`jobs.yaml:2:7: jobs: list at least one job`}},
+		{name: "jobs not a list",
+			yml:  "version: 1\njobs: {name: a}\n",
+			want: []string{`jobs.yaml:2:7: jobs: expected a list of jobs, got a mapping`}},
+		{name: "duplicate key",
+			yml:  oneJob("page_size: 10", "page_size: 50"),
+			want: []string{`jobs.yaml:6:5: jobs[0].page_size: duplicate key "page_size" (first at line 5)`}},
+		{name: "non-string key",
+			yml:  oneJob("? [a, b]", ": c"),
+			want: []string{`jobs.yaml:5:7: jobs[0]: expected a string key, got a list`}},
+		{name: "job not a mapping",
+			yml:  "version: 1\njobs: [medipim]\n",
+			want: []string{`jobs.yaml:2:8: jobs[0]: expected a mapping, got "medipim"`, `jobs.yaml:2:8: jobs[0].name: required: a unique name made of a-z, 0-9 and -`, `jobs.yaml:2:8: jobs[0].provider: required: one of medipim, nameshield`}},
+
+		// Names and providers.
+		{name: "invalid job name",
+			yml:  "version: 1\njobs: [{name: Medipim_BE, provider: medipim}]\n",
+			want: []string{`jobs.yaml:2:15: jobs[0].name: invalid job name "Medipim_BE": use only a-z, 0-9 and -`}},
+		{name: "missing name and provider",
+			yml: "version: 1\njobs:\n  - page_size: 10\n",
+			want: []string{
+				`jobs.yaml:3:5: jobs[0].name: required: a unique name made of a-z, 0-9 and -`,
+				`jobs.yaml:3:5: jobs[0].provider: required: one of medipim, nameshield`,
+			}},
+		{name: "unknown provider",
+			yml:  "version: 1\njobs:\n  - name: a\n    provider: medipin\n",
+			want: []string{`jobs.yaml:4:15: jobs[0].provider: unknown provider "medipin" (known: medipim, nameshield)`}},
+
+		// Numbers, booleans, durations, rates and sizes.
+		{name: "integers at least 1",
+			yml: "version: 1\nconcurrency: 0\noutput: {max_rows_per_file: -1}\njobs:\n  - name: a\n    provider: medipim\n" +
+				"    max_in_flight: 0\n    retry: {max_attempts: 0}\n",
+			want: []string{
+				`jobs.yaml:2:14: concurrency: must be at least 1, got 0`,
+				`jobs.yaml:3:29: output.max_rows_per_file: must be at least 1, got -1`,
+				`jobs.yaml:7:20: jobs[0].max_in_flight: must be at least 1, got 0`,
+				`jobs.yaml:8:27: jobs[0].retry.max_attempts: must be at least 1, got 0`,
+			}},
+		{name: "wrong types",
+			yml: oneJob("page_size: 2.5", "max_in_flight: [2]", "incremental: yes", "timeout: 30", "retry: {max_backoff: -1s}"),
+			want: []string{
+				`jobs.yaml:5:16: jobs[0].page_size: expected an integer, got "2.5"`,
+				`jobs.yaml:6:20: jobs[0].max_in_flight: expected an integer, got a list`,
+				`jobs.yaml:7:18: jobs[0].incremental: expected true or false, got "yes"`,
+				`jobs.yaml:8:14: jobs[0].timeout: expected a duration like 30s, 1m or 1h30m, got "30"`,
+				`jobs.yaml:9:26: jobs[0].retry.max_backoff: must be positive, got "-1s"`,
+			}},
+		{name: "rates",
+			yml: oneJob("rate_limit: 100"),
+			want: []string{
+				`jobs.yaml:5:17: jobs[0].rate_limit: expected a rate like 100/1m or 10/s (requests per period), got "100"`,
+			}},
+		{name: "zero rate",
+			yml: oneJob("rate_limit: 0/1m"),
+			want: []string{
+				`jobs.yaml:5:17: jobs[0].rate_limit: expected a rate like 100/1m or 10/s (requests per period), got "0/1m"`,
+			}},
+		{name: "sizes",
+			yml: "version: 1\noutput:\n  s3: {part_size: 16M}\njobs:\n  - name: a\n    provider: medipim\n    output: {s3: {part_size: 512KiB}}\n",
+			want: []string{
+				`jobs.yaml:3:19: output.s3.part_size: expected a size like 16MiB, 512KiB, 1GB or a number of bytes, got "16M"`,
+				`jobs.yaml:7:30: jobs[0].output.s3.part_size: must be between 5MiB and 5GiB (the S3 limits on a part), got "512KiB"`,
+			}},
+
+		// Enumerations and output.
+		{name: "formats",
+			yml: "version: 1\noutput: {formats: parquet}\njobs:\n  - name: a\n    provider: medipim\n    output: {formats: []}\n" +
+				"  - name: b\n    provider: medipim\n    output: {formats: [csv, CSV, csv]}\n",
+			want: []string{
+				`jobs.yaml:2:19: output.formats: expected a list like [jsonl, csv, parquet], got "parquet"`,
+				`jobs.yaml:6:23: jobs[0].output.formats: list at least one of jsonl, csv, parquet`,
+				`jobs.yaml:9:29: jobs[1].output.formats[1]: expected one of jsonl, csv, parquet, got "CSV"`,
+				`jobs.yaml:9:34: jobs[1].output.formats[2]: duplicate format "csv"`,
+			}},
+		{name: "compression",
+			yml: "version: 1\noutput:\n  compression: {parquet: lz4, jsonl: snappy, csv: gzip, xml: none}\njobs: [{name: a, provider: medipim}]\n",
+			want: []string{
+				`jobs.yaml:3:26: output.compression.parquet: expected one of zstd, snappy, gzip, none, got "lz4"`,
+				`jobs.yaml:3:38: output.compression.jsonl: expected one of gzip, zstd, none, got "snappy"`,
+				`jobs.yaml:3:57: output.compression.xml: unknown key "xml" (valid keys: parquet, jsonl, csv)`,
+			}},
+		{name: "s3 settings",
+			yml: "version: 1\noutput:\n  s3: {sse: kms, endpoint: minio:9000}\njobs: [{name: a, provider: medipim}]\n",
+			want: []string{
+				`jobs.yaml:3:13: output.s3.sse: expected one of "", AES256, aws:kms, aws:kms:dsse, got "kms"`,
+				`jobs.yaml:3:28: output.s3.endpoint: expected an absolute http(s) URL, got "minio:9000"`,
+			}},
+		{name: "path placeholders",
+			yml: "version: 1\noutput: {path: \"{job}/{day}/{jb}/{day}\"}\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {path: \"/abs/{job}\"}}\n" +
+				"  - {name: b, provider: medipim, output: {path: \"{job}/../x\"}}\n" +
+				"  - {name: c, provider: medipim, output: {path: \"{job\"}}\n" +
+				"  - {name: d, provider: medipim, output: {path: \"\"}}\n",
+			want: []string{
+				`jobs.yaml:2:16: output.path: unknown placeholder {day}, {jb} (allowed: {job} {provider} {date} {run_id})`,
+				`jobs.yaml:4:49: jobs[0].output.path: must be a relative path that stays inside the destination, got "/abs/{job}"`,
+				`jobs.yaml:5:49: jobs[1].output.path: must be a relative path that stays inside the destination, got "{job}/../x"`,
+				`jobs.yaml:6:49: jobs[2].output.path: unbalanced { or } in "{job"`,
+				`jobs.yaml:7:49: jobs[3].output.path: must not be empty`,
+			}},
+		{name: "destinations",
+			yml: "version: 1\noutput: {destination: \"s3://bucket/exports\"}\nstate: {dir: s3://bucket/state}\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {destination: \"gs://bucket\"}}\n" +
+				"  - {name: b, provider: medipim, output: {destination: \"file://host/x\"}}\n" +
+				"  - {name: c, provider: medipim, output: {destination: \"file:relative\"}}\n",
+			want: []string{
+				`jobs.yaml:2:23: output.destination: s3 destinations are not supported yet`,
+				`jobs.yaml:3:14: state.dir: s3 state directories are not supported yet`,
+				`jobs.yaml:5:56: jobs[0].output.destination: expected a directory, file:///abs/dir or s3://bucket/prefix, got "gs://bucket"`,
+				`jobs.yaml:6:56: jobs[1].output.destination: a file URL takes an absolute path and nothing else, as in file:///abs/dir; got "file://host/x"`,
+			}},
+		{name: "two jobs writing to one folder",
+			yml: "version: 1\noutput: {path: \"{provider}/dt={date}\"}\njobs:\n" +
+				"  - {name: a, provider: medipim}\n  - {name: b, provider: nameshield}\n" +
+				"  - {name: c, provider: medipim}\n  - {name: d, provider: medipim, output: {path: \"medipim/dt={date}/\"}}\n",
+			want: []string{
+				`jobs.yaml:6:5: jobs[2].output.path: writes to the same folder as jobs[0] (a), overwriting its files: put {job} in output.path`,
+				`jobs.yaml:7:49: jobs[3].output.path: writes to the same folder as jobs[0] (a), overwriting its files: put {job} in output.path`,
+			}},
+
+		// Not supported yet.
+		{name: "incremental and compliance controls",
+			yml: "version: 1\noutput: {hash: [email]}\njobs:\n  - name: a\n    provider: medipim\n    incremental: true\n    columns: {drop: [phone]}\n",
+			want: []string{
+				`jobs.yaml:2:16: output.hash: hash is not supported yet (compliance controls come in a later version)`,
+				`jobs.yaml:6:18: jobs[0].incremental: incremental is not supported yet`,
+				`jobs.yaml:7:14: jobs[0].columns: columns is not supported yet (compliance controls come in a later version)`,
+			}},
+		{name: "include_raw in two places",
+			yml:  oneJob("include_raw: true", "output: {include_raw: false}"),
+			want: []string{`jobs.yaml:5:18: jobs[0].include_raw: include_raw is also set under this job's output (line 6): set it once`}},
+
+		// base_url.
+		{name: "plain http refused",
+			yml:  oneJob("base_url: http://api.medipim.be"),
+			want: []string{`jobs.yaml:5:15: jobs[0].base_url: plain http:// is refused except on loopback: use https:// or set allow_insecure_http: true; got "http://api.medipim.be"`}},
+		{name: "not an http URL",
+			yml: "version: 1\njobs:\n" +
+				"  - {name: a, provider: medipim, base_url: api.medipim.be}\n" +
+				"  - {name: b, provider: medipim, base_url: \"ftp://api.medipim.be\"}\n" +
+				"  - {name: c, provider: medipim, base_url: \"https://api.medipim.be/?key=1\"}\n" +
+				"  - {name: d, provider: medipim, base_url: \"https://user:pw@api.medipim.be\"}\n",
+			want: []string{
+				`jobs.yaml:3:44: jobs[0].base_url: expected an absolute http(s) URL or simulator, got "api.medipim.be"`,
+				`jobs.yaml:4:44: jobs[1].base_url: expected an absolute http(s) URL or simulator, got "ftp://api.medipim.be"`,
+				`jobs.yaml:5:44: jobs[2].base_url: must not have a query or fragment (the endpoint path is appended to it), got "https://api.medipim.be/?key=1"`,
+				`jobs.yaml:6:44: jobs[3].base_url: must not contain credentials: set them under auth`,
+			}},
+
+		// Auth.
+		{name: "auth keys each type needs",
+			yml: "version: 1\njobs:\n" +
+				"  - {name: a, provider: medipim, auth: {type: basic, username: u}}\n" +
+				"  - {name: b, provider: medipim, auth: {type: header, value: v}}\n" +
+				"  - {name: c, provider: medipim, auth: {type: bearer, token: \"\"}}\n" +
+				"  - {name: d, provider: medipim, auth: {type: oauth}}\n",
+			want: []string{
+				`jobs.yaml:3:40: jobs[0].auth.password: required for auth type basic`,
+				`jobs.yaml:4:40: jobs[1].auth.name: required for auth type header`,
+				`jobs.yaml:5:62: jobs[2].auth.token: must not be empty`,
+				`jobs.yaml:6:47: jobs[3].auth.type: expected one of basic, bearer, header`,
+			}},
+		{name: "auth headers",
+			yml: oneJob("auth:", "  type: bearer", "  token: t", "  headers:", "    Authorization: x", "    X-Tenant: a", "    x-tenant: b", "    \"Bad Name\": c"),
+			want: []string{
+				`jobs.yaml:9:9: jobs[0].auth.headers.Authorization: Authorization is already set by auth type bearer`,
+				`jobs.yaml:11:9: jobs[0].auth.headers.x-tenant: duplicate header "x-tenant": names are case-insensitive (first at line 10)`,
+				`jobs.yaml:12:9: jobs[0].auth.headers.Bad Name: "Bad Name" is not a valid HTTP header name`,
+			}},
+
+		// Interpolation.
+		{name: "unset variable named, at its scalar",
+			yml:  oneJob("page_size: ${PAGE_SIZE}", "base_url: \"https://${HOST}/${PREFIX}\""),
+			env:  []string{"HOST", "example.com"},
+			want: []string{`jobs.yaml:5:16: jobs[0].page_size: environment variable PAGE_SIZE is not set (use ${PAGE_SIZE:-default} for a default)`, `jobs.yaml:6:15: jobs[0].base_url: environment variable PREFIX is not set (use ${PREFIX:-default} for a default)`}},
+		{name: "interpolated value of the wrong type",
+			yml:  oneJob("page_size: ${PAGE_SIZE:-250}"),
+			env:  []string{"PAGE_SIZE", "many"},
+			want: []string{`jobs.yaml:5:16: jobs[0].page_size: expected an integer, got "many"`}},
+		{name: "malformed references",
+			yml: oneJob("timeout: ${1X}", "base_url: \"https://${HOST\""),
+			want: []string{
+				`jobs.yaml:5:14: jobs[0].timeout: invalid ${...} reference: want ${NAME} or ${NAME:-default}, NAME made of letters, digits and _ (write $$ for a literal $)`,
+				`jobs.yaml:6:15: jobs[0].base_url: unterminated ${ (write $$ for a literal $)`,
+			}},
+
+		// Provider checks, placed at the key they name.
+		{name: "provider problems",
+			yml: oneJob("page_size: 60", "filter:", "  and:", "    - id: [1, x]", "    - idx: 2", "sort: {name: ASC}"),
+			want: []string{
+				`jobs.yaml:5:16: jobs[0].page_size: must be one of 10, 50, 100 or 250`,
+				`jobs.yaml:8:19: jobs[0].filter.and[0].id[1]: must be an integer`,
+				`jobs.yaml:9:16: jobs[0].filter.and[1].idx: unknown filter; valid: and, apbNr, id, not, or, organization, rizivNr, vatNr`,
+				`jobs.yaml:10:18: jobs[0].sort.name: unknown sort key; only id is sortable`,
+			}},
+
+		// Aliases and merge keys.
+		{name: "alias cycle",
+			yml:  "version: 1\njobs:\n  - &job {name: a, provider: medipim, filter: {not: *job}}\n",
+			want: []string{`jobs.yaml:3:47: jobs[0].filter: too large once aliases are expanded (more than 10000 values or 64 levels): does an alias contain itself?`}},
+		{name: "alias bomb",
+			yml: "version: 1\njobs:\n  - name: a\n    provider: medipim\n    filter:\n" +
+				"      a: &a [x, x, x, x, x, x, x, x, x, x]\n      b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n" +
+				"      c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n      d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n" +
+				"      e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+			want: []string{`jobs.yaml:5:5: jobs[0].filter: too large once aliases are expanded (more than 10000 values or 64 levels): does an alias contain itself?`}},
+		{name: "merge key that is not a mapping",
+			yml:  oneJob("<<: [a]"),
+			want: []string{`jobs.yaml:5:9: jobs[0]: a merge key (<<) takes a mapping or a list of mappings`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assertLines(t, problems(t, tc.yml, envOf(tc.env...)), tc.want)
+		})
+	}
+}
+
+// TestAcceptedValues checks values that must be accepted, and what they
+// decode to.
+func TestAcceptedValues(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string // keys of job a (medipim)
+		env   []string
+		get   func(Job) any
+		want  any
+	}{
+		{"rate per minute", []string{"rate_limit: 100/1m"}, nil, func(j Job) any { return j.RateLimit }, httpsource.Rate{N: 100, Per: time.Minute}},
+		{"rate per 5 minutes", []string{"rate_limit: 600/5m"}, nil, func(j Job) any { return j.RateLimit }, httpsource.Rate{N: 600, Per: 5 * time.Minute}},
+		{"rate per second, 1 left out", []string{"rate_limit: 10/s"}, nil, func(j Job) any { return j.RateLimit }, httpsource.Rate{N: 10, Per: time.Second}},
+		{"rate with spaces", []string{"rate_limit: 10 / 100ms"}, nil, func(j Job) any { return j.RateLimit }, httpsource.Rate{N: 10, Per: 100 * time.Millisecond}},
+		{"duration", []string{"timeout: 1m30s"}, nil, func(j Job) any { return j.Timeout }, 90 * time.Second},
+		{"interpolated duration", []string{"timeout: ${T}"}, []string{"T", "2m"}, func(j Job) any { return j.Timeout }, 2 * time.Minute},
+		{"interpolated default", []string{"page_size: ${PAGE_SIZE:-50}"}, nil, func(j Job) any { return j.PageSize }, 50},
+		{"default for an empty variable", []string{"page_size: ${PAGE_SIZE:-50}"}, []string{"PAGE_SIZE", ""}, func(j Job) any { return j.PageSize }, 50},
+		{"quoted interpolated number", []string{`page_size: "${PAGE_SIZE}"`}, []string{"PAGE_SIZE", "100"}, func(j Job) any { return j.PageSize }, 100},
+		{"number in a flow mapping", []string{`retry: {max_attempts: "${N}"}`}, []string{"N", "2"}, func(j Job) any { return j.Retry.MaxAttempts }, 2},
+		{"$$ escape", []string{`auth: {headers: {X-Note: "$$5, $${NOT_A_VAR}, $$$$"}}`}, nil, func(j Job) any { return j.Auth.Headers["X-Note"] }, "$5, ${NOT_A_VAR}, $$"},
+		{"lone $ kept", []string{`output: {path: "{job}/a$b"}`}, nil, func(j Job) any { return j.Output.Path }, "{job}/a$b"},
+		{"value not scanned again", []string{`auth: {type: bearer, token: "${TOKEN}"}`}, []string{"TOKEN", "a${B}$$c"}, func(j Job) any { return j.Auth.Token }, "a${B}$$c"},
+		{"plain interpolated filter value is typed", []string{"filter:", "  organization: ${ORG}"}, []string{"ORG", "12"}, func(j Job) any { return j.Filter }, map[string]any{"organization": 12}},
+		{"quoted interpolated filter value stays a string", []string{`filter: {vatNr: "${VAT}"}`}, []string{"VAT", "12"}, func(j Job) any { return j.Filter }, map[string]any{"vatNr": "12"}},
+		{"null keeps the default", []string{"timeout:", "page_size: ~"}, nil, func(j Job) any { return []any{j.Timeout, j.PageSize} }, []any{30 * time.Second, 250}},
+		{"https base_url, trailing slash dropped", []string{"base_url: https://example.com/v/"}, nil, func(j Job) any { return j.BaseURL }, "https://example.com/v"},
+		{"http on 127.0.0.1", []string{"base_url: http://127.0.0.2:8080"}, nil, func(j Job) any { return j.BaseURL }, "http://127.0.0.2:8080"},
+		{"http on localhost", []string{"base_url: http://localhost:8080"}, nil, func(j Job) any { return j.BaseURL }, "http://localhost:8080"},
+		{"http on ::1", []string{"base_url: http://[::1]:8080/"}, nil, func(j Job) any { return j.BaseURL }, "http://[::1]:8080"},
+		{"http allowed explicitly", []string{"base_url: http://10.0.0.1", "allow_insecure_http: true"}, nil, func(j Job) any { return j.BaseURL }, "http://10.0.0.1"},
+		{"simulator", []string{"base_url: simulator"}, nil, func(j Job) any { return j.BaseURL }, SimulatorURL},
+		{"headers without a credential", []string{"auth: {headers: {X-Tenant: t}}"}, nil, func(j Job) any { return j.Auth }, httpsource.Auth{Headers: map[string]string{"X-Tenant": "t"}}},
+		{"explicit empty auth type", []string{`auth: {type: ""}`}, nil, func(j Job) any { return j.Auth }, httpsource.Auth{}},
+		{"integer with separators", []string{"output: {max_rows_per_file: 2_000_000}"}, nil, func(j Job) any { return j.Output.MaxRowsPerFile }, int64(2_000_000)},
+		{"sizes", []string{"output: {s3: {part_size: 1GB}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(1e9)},
+		{"plain byte size", []string{"output: {s3: {part_size: 6000000}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(6_000_000)},
+		{"local destination", []string{"output: {destination: file:///srv/out}"}, nil, func(j Job) any { return j.Output.Destination }, "file:///srv/out"},
+		{"merge key", []string{"<<: {page_size: 50, max_in_flight: 3}", "max_in_flight: 1"}, nil, func(j Job) any { return []int{j.PageSize, j.MaxInFlight} }, []int{50, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := mustParse(t, oneJob(tc.lines...), envOf(tc.env...))
+			if got := tc.get(cfg.Jobs[0]); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestAnchorsAcrossJobs checks the way users share settings between jobs:
+// anchors under an x- key, merged into each job.
+func TestAnchorsAcrossJobs(t *testing.T) {
+	cfg := mustParse(t, `
+version: 1
+x-medipim: &medipim
+  provider: medipim
+  auth: {type: basic, username: u, password: p}
+  page_size: 100
+jobs:
+  - <<: *medipim
+    name: be
+  - <<: *medipim
+    name: nl
+    page_size: 50
+`, nil)
+	var got []string
+	for _, j := range cfg.Jobs {
+		got = append(got, j.Name+" "+j.Provider+" "+j.Auth.Password+" "+strconv.Itoa(j.PageSize))
+	}
+	if want := []string{"be medipim p 100", "nl medipim p 50"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestProviderChecks runs against a registry of fakes: provider problems
+// are placed at the closest key in the file and not repeated where the
+// config already failed, and the provider's defaults and capabilities
+// apply.
+func TestProviderChecks(t *testing.T) {
+	fake := sources.Provider{
+		Name:        "fake",
+		PageSize:    sources.PageSizes{Default: 7},
+		DefaultRate: httpsource.Rate{N: 1, Per: time.Second},
+		CheckConfig: func(j httpsource.Job) []httpsource.Problem {
+			return []httpsource.Problem{
+				{Path: "filter.region.code", Message: "no such region"},
+				{Path: "page_size", Message: "too big"},
+				{Path: "", Message: "the job as a whole"},
+			}
+		},
+	}
+	requestor := sources.Provider{Name: "requestor", Sort: "any", PageSize: sources.PageSizes{Default: 100}}
+	yml := `version: 1
+jobs:
+  - name: a
+    provider: fake
+    base_url: https://fake.example
+    filter:
+      region: eu
+    page_size: 0
+    sort: [x]
+    wire_format: xml
+  - name: b
+    provider: requestor
+    wire_format: xml
+    sort: anything
+  - name: c
+    provider: requestor
+    base_url: https://requestor.example
+    wire_format: json
+`
+	_, err := parse("jobs.yaml", []byte(yml), nil, []sources.Provider{fake, requestor})
+	assertLines(t, errorLines(t, err), []string{
+		`jobs.yaml:3:5: jobs[0]: the job as a whole`,
+		`jobs.yaml:7:15: jobs[0].filter.region.code: no such region`,
+		`jobs.yaml:8:16: jobs[0].page_size: must be at least 1, got 0`,
+		`jobs.yaml:9:11: jobs[0].sort: provider fake does not support sort`,
+		`jobs.yaml:10:18: jobs[0].wire_format: only provider requestor has a choice of wire format`,
+		`jobs.yaml:11:5: jobs[1].base_url: required: provider requestor has no default base URL`,
+	})
+
+	cfg, err := parse("jobs.yaml", []byte("version: 1\njobs: [{name: a, provider: fake, base_url: simulator}]\n"), nil,
+		[]sources.Provider{{Name: "fake", PageSize: sources.PageSizes{Default: 7}, DefaultRate: httpsource.Rate{N: 1, Per: time.Second}}})
+	if err != nil {
+		t.Fatalf("a provider without CheckConfig: %v", err)
+	}
+	if j := cfg.Jobs[0]; j.PageSize != 7 || j.RateLimit != (httpsource.Rate{N: 1, Per: time.Second}) {
+		t.Errorf("provider defaults not applied: %+v", j)
+	}
+}
+
+func TestSourceJob(t *testing.T) {
+	cfg := mustParse(t, oneJob("filter: {id: 1}", "sort: {id: DESC}", "page_size: 50", "max_in_flight: 3", "output: {include_raw: true}"), nil)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	got := cfg.Jobs[0].SourceJob("http://127.0.0.1:1234", at)
+	want := httpsource.Job{
+		Name: "a", BaseURL: "http://127.0.0.1:1234", Filter: map[string]any{"id": 1}, Sort: map[string]any{"id": "DESC"},
+		PageSize: 50, MaxInFlight: 3, IncludeRaw: true, ExtractedAt: at,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v\nwant %#v", got, want)
+	}
+}

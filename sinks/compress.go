@@ -1,0 +1,38 @@
+package sinks
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// compression is a whole-file codec for the text formats.
+type compression struct {
+	suffix string // appended to the file name, with its dot; "" for none
+	// wrap returns a writer compressing into w; nil for none.
+	wrap func(w io.Writer) (io.WriteCloser, error)
+}
+
+// lookupCompression returns the codec called name: gzip, zstd, or none
+// (also the empty name). Both write the same bytes for the same input,
+// as the contract's byte-identical reruns need: the gzip header carries no
+// name and a zero modification time. zstd runs with concurrency 1: the
+// output then cannot depend on the machine's GOMAXPROCS, it spends no
+// more memory per file, and no goroutine outlives an aborted file.
+func lookupCompression(name string) (compression, error) {
+	switch name {
+	case "", "none":
+		return compression{}, nil
+	case "gzip":
+		return compression{suffix: ".gz", wrap: func(w io.Writer) (io.WriteCloser, error) {
+			return gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		}}, nil
+	case "zstd":
+		return compression{suffix: ".zst", wrap: func(w io.Writer) (io.WriteCloser, error) {
+			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+		}}, nil
+	}
+	return compression{}, fmt.Errorf("sinks: unknown compression %q (want gzip, zstd or none)", name)
+}

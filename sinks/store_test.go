@@ -1,0 +1,271 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// storeUnderTest is a Store with a way to read an object back, which the
+// Store interface itself does not need.
+type storeUnderTest struct {
+	Store
+	read func(key string) ([]byte, error)
+}
+
+// testStore is the conformance suite every Store runs (an S3 store joins
+// with its own constructor): visibility only after Close, Abort and
+// cancellation leave nothing, Remove and List semantics.
+func testStore(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
+	ctx := context.Background()
+
+	create := func(t *testing.T, s Store, ctx context.Context, key string) Object {
+		t.Helper()
+		obj, err := s.Create(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj
+	}
+	write := func(t *testing.T, obj Object, data string) {
+		t.Helper()
+		if _, err := obj.Write([]byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(t *testing.T, s Store, prefix string) []string {
+		t.Helper()
+		keys, err := s.List(ctx, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+
+	t.Run("visible only after Close", func(t *testing.T) {
+		s := newStore(t)
+		obj := create(t, s, ctx, "a/b/users.csv")
+		write(t, obj, "hello, ")
+		write(t, obj, "world")
+		if keys := list(t, s, "a/b"); len(keys) != 0 {
+			t.Errorf("before Close: List = %v, want nothing", keys)
+		}
+		if err := obj.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if keys := list(t, s, "a/b"); !reflect.DeepEqual(keys, []string{"a/b/users.csv"}) {
+			t.Errorf("after Close: List = %v", keys)
+		}
+		if data, err := s.read("a/b/users.csv"); err != nil || string(data) != "hello, world" {
+			t.Errorf("read = %q, %v", data, err)
+		}
+		if err := obj.Abort(); err != nil {
+			t.Errorf("Abort after Close: %v", err)
+		}
+		if keys := list(t, s, "a/b"); len(keys) != 1 {
+			t.Errorf("Abort after Close removed the object: %v", keys)
+		}
+		if err := obj.Close(); err == nil {
+			t.Error("second Close succeeded")
+		}
+	})
+
+	t.Run("Abort leaves nothing", func(t *testing.T) {
+		s := newStore(t)
+		obj := create(t, s, ctx, "x/users.jsonl")
+		write(t, obj, "data")
+		if err := obj.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		if err := obj.Abort(); err != nil {
+			t.Errorf("second Abort: %v", err)
+		}
+		if _, err := obj.Write([]byte("more")); err == nil {
+			t.Error("Write after Abort succeeded")
+		}
+		if err := obj.Close(); err == nil {
+			t.Error("Close after Abort succeeded")
+		}
+		if keys := list(t, s, "x"); len(keys) != 0 {
+			t.Errorf("List = %v, want nothing", keys)
+		}
+	})
+
+	t.Run("cancelled context leaves nothing", func(t *testing.T) {
+		s := newStore(t)
+		cctx, cancel := context.WithCancel(ctx)
+		obj := create(t, s, cctx, "c/users.parquet")
+		write(t, obj, "part")
+		cancel()
+		if _, err := obj.Write([]byte("more")); !errors.Is(err, context.Canceled) {
+			t.Errorf("Write after cancel = %v, want context.Canceled", err)
+		}
+		if err := obj.Close(); !errors.Is(err, context.Canceled) {
+			t.Errorf("Close after cancel = %v, want context.Canceled", err)
+		}
+		if keys := list(t, s, "c"); len(keys) != 0 {
+			t.Errorf("List = %v, want nothing", keys)
+		}
+		if _, err := s.Create(cctx, "c/other"); !errors.Is(err, context.Canceled) {
+			t.Errorf("Create with a cancelled context = %v", err)
+		}
+	})
+
+	t.Run("Close replaces an existing object", func(t *testing.T) {
+		s := newStore(t)
+		for _, data := range []string{"first", "second"} {
+			obj := create(t, s, ctx, "r/users.csv")
+			write(t, obj, data)
+			if err := obj.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if data, err := s.read("r/users.csv"); err != nil || string(data) != "second" {
+			t.Errorf("read = %q, %v", data, err)
+		}
+	})
+
+	t.Run("List and Remove", func(t *testing.T) {
+		s := newStore(t)
+		for _, key := range []string{"p/b", "p/a", "p/c/deep", "q/x", "pp"} {
+			obj := create(t, s, ctx, key)
+			if err := obj.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pending := create(t, s, ctx, "p/pending")
+		defer pending.Abort()
+		if keys := list(t, s, "p"); !reflect.DeepEqual(keys, []string{"p/a", "p/b"}) {
+			t.Errorf("List(p) = %v, want [p/a p/b]", keys)
+		}
+		if keys := list(t, s, "missing/folder"); len(keys) != 0 {
+			t.Errorf("List(missing) = %v", keys)
+		}
+		if err := s.Remove(ctx, "p/a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Remove(ctx, "p/a"); err != nil {
+			t.Errorf("removing a missing key: %v", err)
+		}
+		if keys := list(t, s, "p"); !reflect.DeepEqual(keys, []string{"p/b"}) {
+			t.Errorf("after Remove, List(p) = %v", keys)
+		}
+	})
+}
+
+func newLocalStoreUnderTest(t *testing.T) storeUnderTest {
+	root := t.TempDir()
+	s := NewLocalStore(root)
+	return storeUnderTest{Store: s, read: func(key string) ([]byte, error) {
+		return os.ReadFile(filepath.Join(root, filepath.FromSlash(key)))
+	}}
+}
+
+func TestLocalStore(t *testing.T) {
+	testStore(t, newLocalStoreUnderTest)
+}
+
+// filesUnder lists every file under root, hidden ones included, as
+// slash-separated paths.
+func filesUnder(t *testing.T, root string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		files = append(files, filepath.ToSlash(rel))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func TestLocalStoreTempFiles(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := NewLocalStore(root)
+
+	obj, err := s.Create(ctx, "job/users.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := filesUnder(t, root)
+	if len(files) != 1 || !strings.HasPrefix(files[0], "job/.users.parquet.tmp-") {
+		t.Fatalf("while writing, files = %v, want one hidden temporary file beside the final path", files)
+	}
+	if err := obj.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	if files := filesUnder(t, root); len(files) != 0 {
+		t.Errorf("after Abort, files = %v", files)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	obj, err = s.Create(cctx, "job/users.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := obj.Close(); err == nil {
+		t.Fatal("Close with a cancelled context succeeded")
+	}
+	if files := filesUnder(t, root); len(files) != 0 {
+		t.Errorf("after a cancelled Close, files = %v", files)
+	}
+
+	obj, err = s.Create(ctx, "job/users.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := obj.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files := filesUnder(t, root); !reflect.DeepEqual(files, []string{"job/users.csv"}) {
+		t.Errorf("after Close, files = %v", files)
+	}
+}
+
+func TestLocalStoreRejectsKeysOutsideRoot(t *testing.T) {
+	ctx := context.Background()
+	s := NewLocalStore(t.TempDir())
+	for _, key := range []string{"../escape", "a/../../escape", "/abs/path", "", "."} {
+		if obj, err := s.Create(ctx, key); err == nil {
+			obj.Abort()
+			t.Errorf("Create(%q) succeeded", key)
+		}
+	}
+	if err := s.Remove(ctx, "../x"); err == nil {
+		t.Error("Remove(../x) succeeded")
+	}
+	if _, err := s.List(ctx, "../"); err == nil {
+		t.Error("List(../) succeeded")
+	}
+}
+
+func TestLocalStoreURI(t *testing.T) {
+	root := t.TempDir()
+	s := NewLocalStore(root)
+	want := "file://" + filepath.ToSlash(root) + "/job/dt=2024-01-01/users%20x.csv"
+	if got := s.URI("job/dt=2024-01-01/users x.csv"); got != want {
+		t.Errorf("URI = %s, want %s", got, want)
+	}
+	if got := s.URI(""); got != "file://"+filepath.ToSlash(root) {
+		t.Errorf("URI(\"\") = %s", got)
+	}
+
+	// A relative root is made absolute at construction.
+	t.Chdir(root)
+	rel := NewLocalStore("out")
+	if got := rel.URI("k"); got != "file://"+filepath.ToSlash(root)+"/out/k" {
+		t.Errorf("relative root: URI = %s", got)
+	}
+}

@@ -1,0 +1,145 @@
+package httpsource
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// maxPages bounds one listing, so that an API that never says "last" (or
+// reports an absurd page count) fails the job instead of running forever.
+const maxPages = 1_000_000
+
+// Stream fetches every page of p and hands them to emit in page order.
+//
+// Page 0 is fetched first. When it reports Pages, the other pages are
+// fetched concurrently through a window of maxInFlight (at least 1) pages:
+// page i+maxInFlight starts only once page i was emitted, so at most
+// maxInFlight pages are in flight or waiting to be emitted. Otherwise pages
+// are fetched one after another until one is Last or empty. emit is never
+// called concurrently; the first error, from a fetch or from emit, cancels
+// the rest and is returned.
+func Stream(ctx context.Context, p Pager, maxInFlight int, emit func(Page) error) error {
+	return stream(ctx, p, max(maxInFlight, 1), maxPages, emit)
+}
+
+func stream(ctx context.Context, p Pager, window, limit int, emit func(Page) error) error {
+	first, err := p.FetchPage(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if !first.Pages.Valid {
+		return streamSequential(ctx, p, first, limit, emit)
+	}
+	if first.Pages.V > limit {
+		return fmt.Errorf("the API reports %d pages, more than the limit of %d", first.Pages.V, limit)
+	}
+	return streamWindow(ctx, p, first, window, emit)
+}
+
+// streamSequential follows a listing of unknown length to its last page.
+func streamSequential(ctx context.Context, p Pager, first Page, limit int, emit func(Page) error) error {
+	page, prevIDs := first, userIDs(first)
+	for index := 1; ; index++ {
+		done := page.Last || len(page.Users) == 0 // before emit, which may change the page
+		if err := emit(page); err != nil || done {
+			return err
+		}
+		if index >= limit {
+			return fmt.Errorf("no last page after %d pages: the API seems to loop", limit)
+		}
+		next, err := p.FetchPage(ctx, index)
+		if err != nil {
+			return err
+		}
+		ids := userIDs(next)
+		if err := checkRepeat(prevIDs, ids, index); err != nil {
+			return err
+		}
+		page, prevIDs = next, ids
+	}
+}
+
+// streamWindow fetches pages 1..Pages-1 concurrently and emits them in
+// order. The emitting goroutine also starts the fetches, so the window only
+// slides when a page has been emitted.
+func streamWindow(ctx context.Context, p Pager, first Page, window int, emit func(Page) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	n := first.Pages.V
+	var pending []chan Page // in page order, from the next page to emit
+	started := 1
+	startUpTo := func(end int) {
+		for ; started < min(end, n); started++ {
+			index := started
+			// Buffered, so a fetch never blocks after the emitter has quit.
+			done := make(chan Page, 1)
+			pending = append(pending, done)
+			g.Go(func() error {
+				page, err := p.FetchPage(gctx, index)
+				if err != nil {
+					return err
+				}
+				done <- page
+				return nil
+			})
+		}
+	}
+	g.Go(func() error {
+		// Page 0 takes the window's first slot.
+		startUpTo(window)
+		prevIDs := userIDs(first)
+		if err := emit(first); err != nil {
+			return err
+		}
+		for index := 1; index < n; index++ {
+			startUpTo(index + window) // page index-1 was emitted
+			page, err := receive(gctx, pending[0])
+			if err != nil {
+				return err
+			}
+			pending = pending[1:]
+			ids := userIDs(page)
+			if err := checkRepeat(prevIDs, ids, index); err != nil {
+				return err
+			}
+			if err := emit(page); err != nil {
+				return err
+			}
+			prevIDs = ids
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// receive waits for a fetched page. It also stops when the group is
+// cancelled, even if the page is ready: another page failed, and nothing
+// more should be emitted.
+func receive(ctx context.Context, done <-chan Page) (Page, error) {
+	select {
+	case page := <-done:
+		return page, ctx.Err()
+	case <-ctx.Done():
+		return Page{}, ctx.Err()
+	}
+}
+
+// checkRepeat catches an API that serves the same page again instead of
+// advancing, which would otherwise duplicate records or never end.
+func checkRepeat(prevIDs, ids []string, index int) error {
+	if len(ids) > 0 && slices.Equal(prevIDs, ids) {
+		return fmt.Errorf("pages %d and %d hold the same %d users in the same order: the API seems to repeat a page",
+			index-1, index, len(ids))
+	}
+	return nil
+}
+
+func userIDs(p Page) []string {
+	ids := make([]string, len(p.Users))
+	for i, u := range p.Users {
+		ids[i] = u.ID
+	}
+	return ids
+}

@@ -1,0 +1,102 @@
+package httpsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// maxBodyBytes bounds one response held in memory: pages are small, and a
+// server that streams without end must not exhaust memory.
+const maxBodyBytes = 64 << 20
+
+// maxRedirects matches net/http's default, and its message, which
+// retryablehttp recognises as not worth a retry.
+const maxRedirects = 10
+
+// attemptTransport makes one attempt of a request: it takes a token from the
+// rate limiter, then sends the request and reads the whole body under the
+// per-attempt timeout. Reading the body here makes a stalled or cut body a
+// failed attempt that the retry loop repeats, like a refused connection.
+type attemptTransport struct {
+	base    http.RoundTripper
+	limiter *rate.Limiter
+	timeout time.Duration
+}
+
+func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The timeout starts after the wait for a token: waiting for our own
+	// rate budget is not the server being slow.
+	if err := t.limiter.Wait(req.Context()); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper must close the body, even on error
+		}
+		return nil, &permanentError{fmt.Errorf("waiting for the rate limit: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	defer cancel()
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		return nil, t.attemptError(ctx, req, err)
+	}
+	body, err := readBody(resp.Body)
+	if err != nil {
+		return nil, t.attemptError(ctx, req, err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+// attemptError tells our per-attempt timeout apart from the end of the
+// caller's context, whose error the retry policy must see as it is.
+func (t *attemptTransport) attemptError(attemptCtx context.Context, req *http.Request, err error) error {
+	if req.Context().Err() == nil && errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
+		return &timeoutError{after: t.timeout}
+	}
+	return err
+}
+
+func readBody(body io.ReadCloser) ([]byte, error) {
+	// The body has been read to the end or failed; Close has nothing to report.
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, maxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the response body: %w", err)
+	}
+	if len(b) > maxBodyBytes {
+		return nil, &permanentError{fmt.Errorf("response body larger than %d MiB", maxBodyBytes>>20)}
+	}
+	return b, nil
+}
+
+// newLimiter spaces requests evenly at N per Per, with a burst of 1. A token
+// bucket admits burst+N requests in any window of length Per, and providers
+// count their budget per window: with a burst of N the client could send
+// twice the documented budget in the first minute and collect 429s.
+func newLimiter(r Rate) *rate.Limiter {
+	if r.N <= 0 || r.Per <= 0 {
+		return rate.NewLimiter(rate.Inf, 0)
+	}
+	return rate.NewLimiter(rate.Limit(float64(r.N)/r.Per.Seconds()), 1)
+}
+
+// sameOriginRedirects follows redirects only to the scheme and host of the
+// first request. The job's extra headers are secrets, and net/http strips
+// only Authorization and Cookie on a redirect to another host; a refused
+// redirect is returned as the 3xx answer it is.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package medipim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// source pages through POST /v4/users/query. The filter and sorting are
+// fixed for the job; only page.no changes between requests.
+type source struct {
+	job      httpsource.Job
+	client   *httpsource.Client
+	url      string
+	filter   json.RawMessage // nil: no filter
+	sorting  json.RawMessage
+	pageSize int
+}
+
+// queryBody is the request body. Page is always sent: without it the API
+// returns every user at once and no page metadata.
+type queryBody struct {
+	Filter  json.RawMessage `json:"filter,omitempty"`
+	Sorting json.RawMessage `json:"sorting"`
+	Page    pageRef         `json:"page"`
+}
+
+type pageRef struct {
+	No   int `json:"no"`
+	Size int `json:"size"`
+}
+
+// New returns the job's source. It refuses a job that CheckConfig rejects,
+// so a caller that skipped the check cannot send a malformed query.
+func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	if problems := CheckConfig(job); len(problems) > 0 {
+		return nil, problemsError(job.Name, problems)
+	}
+	s := &source{job: job, client: client, url: job.BaseURL + Endpoint, pageSize: job.PageSize}
+	if s.pageSize == 0 {
+		s.pageSize = DefaultPageSize
+	}
+	if len(job.Filter) > 0 {
+		f, err := json.Marshal(job.Filter)
+		if err != nil {
+			return nil, fmt.Errorf("job %q: %s: encode filter: %w", job.Name, Name, err)
+		}
+		s.filter = f
+	}
+	desc := false
+	if job.Sort != nil {
+		desc = new(checker).sort("sort", job.Sort) // checked above: no problems
+	}
+	s.sorting = json.RawMessage(sortJSON(desc))
+	return s, nil
+}
+
+// Fetch streams every page in order, up to the job's MaxInFlight at once.
+func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
+	return httpsource.Stream(ctx, s, max(s.job.MaxInFlight, 1), emit)
+}
+
+// FetchPage requests page index (0-based, as the API numbers pages).
+func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
+	body, err := json.Marshal(queryBody{Filter: s.filter, Sorting: s.sorting, Page: pageRef{No: index, Size: s.pageSize}})
+	if err != nil {
+		return httpsource.Page{}, fmt.Errorf("job %q: %s page %d: encode request: %w", s.job.Name, Name, index, err)
+	}
+	resp, err := s.client.Do(ctx, httpsource.Request{
+		Method: Method,
+		URL:    s.url,
+		Body:   body,
+		Header: http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}},
+		Page:   index,
+	})
+	if err != nil {
+		return httpsource.Page{}, err // the client's error names job, provider and page
+	}
+	page, err := decodePage(s.job, resp.Body, index, s.pageSize)
+	if err != nil {
+		return httpsource.Page{}, fmt.Errorf("job %q: %s page %d: %w", s.job.Name, Name, index, err)
+	}
+	return page, nil
+}

@@ -1,0 +1,182 @@
+package nameshield
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// response is the UserSearchResult envelope; T is record on the hot path,
+// or json.RawMessage when the job keeps each record's raw JSON.
+type response[T any] struct {
+	Data struct {
+		Total   *int64 `json:"total"`
+		Results []T    `json:"results"`
+	} `json:"data"`
+}
+
+// record is one user as the API sends it. Pointers tell null and absent
+// apart from zero values; created_by and updated_by have no column and
+// reach the output only through raw.
+type record struct {
+	ID          *string `json:"id"`
+	FirstName   *string `json:"firstname"`
+	LastName    *string `json:"lastname"`
+	Email       *string `json:"email"`
+	Language    *string `json:"language"`
+	Phone       *string `json:"phone"`
+	CustomerID  *int64  `json:"customer_id"`
+	ExpiresAt   *string `json:"expires_at"`
+	LastLoginAt *string `json:"last_login_at"`
+	CreatedAt   *string `json:"created_at"`
+	UpdatedAt   *string `json:"updated_at"`
+}
+
+// decodePage decodes and normalizes page index of limit records. Errors do
+// not name the job or page: the caller adds them.
+func decodePage(job httpsource.Job, body []byte, index, limit int) (httpsource.Page, error) {
+	var (
+		users []schema.User
+		total *int64
+		err   error
+	)
+	if job.IncludeRaw {
+		users, total, err = decodeRaw(job, body)
+	} else {
+		users, total, err = decodeRecords(job, body)
+	}
+	if err != nil {
+		return httpsource.Page{}, err
+	}
+	page := httpsource.Page{Users: users}
+	if total == nil {
+		// Not documented to happen; a short page is then the only end marker.
+		page.Last = len(users) < limit
+		return page, nil
+	}
+	pages := max(1, int((*total+int64(limit)-1)/int64(limit)))
+	page.Total = schema.Some(*total)
+	page.Pages = schema.Some(pages)
+	page.Last = index+1 >= pages
+	return page, nil
+}
+
+func decodeRecords(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
+	var resp response[record]
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, nil, fmt.Errorf("decode response: %w", err)
+	}
+	users := make([]schema.User, len(resp.Data.Results))
+	for i := range resp.Data.Results {
+		u, err := normalize(job, &resp.Data.Results[i])
+		if err != nil {
+			return nil, nil, fmt.Errorf("results[%d]: %w", i, err)
+		}
+		users[i] = u
+	}
+	return users, resp.Data.Total, nil
+}
+
+func decodeRaw(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
+	var resp response[json.RawMessage]
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, nil, fmt.Errorf("decode response: %w", err)
+	}
+	users := make([]schema.User, len(resp.Data.Results))
+	for i, raw := range resp.Data.Results {
+		u, err := normalizeRaw(job, raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("results[%d]: %w", i, err)
+		}
+		users[i] = u
+	}
+	return users, resp.Data.Total, nil
+}
+
+func normalizeRaw(job httpsource.Job, raw json.RawMessage) (schema.User, error) {
+	var rec record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return schema.User{}, fmt.Errorf("decode record: %w", err)
+	}
+	u, err := normalize(job, &rec)
+	if err != nil {
+		return schema.User{}, err
+	}
+	var buf bytes.Buffer
+	// Compact so the raw column does not depend on the API's whitespace.
+	if err := json.Compact(&buf, raw); err != nil {
+		return schema.User{}, fmt.Errorf("compact record: %w", err)
+	}
+	u.Raw = buf.Bytes()
+	return u, nil
+}
+
+// normalize maps a record to schema v1. The API has one phone number, so
+// phones is that one number, or null when the API sends none. A user is
+// active unless expires_at is at or before the run's clock (the contract).
+func normalize(job httpsource.Job, rec *record) (schema.User, error) {
+	if rec.ID == nil {
+		return schema.User{}, errors.New("record has no id")
+	}
+	u := schema.User{
+		Provider:    Name,
+		Job:         job.Name,
+		ID:          *rec.ID,
+		FirstName:   nullable(rec.FirstName),
+		LastName:    nullable(rec.LastName),
+		Email:       nullable(rec.Email),
+		Phone:       nullable(rec.Phone),
+		Language:    nullable(rec.Language),
+		ExtractedAt: job.ExtractedAt,
+	}
+	u.FullName = schema.FullName(schema.Null[string]{}, u.FirstName, u.LastName)
+	if rec.Phone != nil {
+		u.Phones = []string{*rec.Phone}
+	}
+	if rec.CustomerID != nil {
+		u.OrganizationID = schema.Some(strconv.FormatInt(*rec.CustomerID, 10))
+	}
+	var err error
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *schema.Null[time.Time]
+	}{
+		{"created_at", rec.CreatedAt, &u.CreatedAt},
+		{"updated_at", rec.UpdatedAt, &u.UpdatedAt},
+		{"expires_at", rec.ExpiresAt, &u.ExpiresAt},
+		{"last_login_at", rec.LastLoginAt, &u.LastLoginAt},
+	} {
+		if *f.out, err = parseTime(f.in); err != nil {
+			return schema.User{}, fmt.Errorf("user %s: %s: %w", *rec.ID, f.name, err)
+		}
+	}
+	u.Active = schema.Some(!u.ExpiresAt.Valid || u.ExpiresAt.V.After(job.ExtractedAt))
+	return u, nil
+}
+
+func nullable(s *string) schema.Null[string] {
+	if s == nil {
+		return schema.Null[string]{}
+	}
+	return schema.Some(*s)
+}
+
+// parseTime reads an RFC 3339 time with its offset into UTC; null and ""
+// are no time (the API sends null for "never").
+func parseTime(s *string) (schema.Null[time.Time], error) {
+	if s == nil || *s == "" {
+		return schema.Null[time.Time]{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return schema.Null[time.Time]{}, err
+	}
+	return schema.SomeTime(t), nil
+}
