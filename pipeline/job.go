@@ -81,7 +81,7 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manife
 		StartedAt: r.clock(), SchemaVersion: schema.Version,
 		Incremental: Window{Until: r.extractedAt},
 	}
-	src, err := r.openSource(job, log)
+	src, err := r.openSource(job)
 	if err != nil {
 		return m, nil, "", err
 	}
@@ -132,7 +132,7 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manife
 }
 
 // openSource builds the job's provider source on its own HTTP client.
-func (r *runner) openSource(job Job, log *slog.Logger) (httpsource.Source, error) {
+func (r *runner) openSource(job Job) (httpsource.Source, error) {
 	p, ok := sources.Lookup(job.Provider)
 	if !ok {
 		return nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
@@ -147,7 +147,7 @@ func (r *runner) openSource(job Job, log *slog.Logger) (httpsource.Source, error
 	client := httpsource.NewClient(httpsource.ClientConfig{
 		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
 		Timeout: job.Timeout, Rate: job.RateLimit, Retry: job.Retry,
-		UserAgent: "export/" + r.opts.Version, Logger: log,
+		UserAgent: "export/" + r.opts.Version, Logger: r.log, // the client logs job and provider itself
 	})
 	src, err := p.New(job.SourceJob(baseURL, r.extractedAt), client)
 	if err != nil {

@@ -343,7 +343,7 @@ jobs:
 func TestProviderChecks(t *testing.T) {
 	fake := sources.Provider{
 		Name:        "fake",
-		PageSize:    sources.PageSizes{Default: 7},
+		PageSize:    httpsource.PageSizes{Default: 7},
 		DefaultRate: httpsource.Rate{N: 1, Per: time.Second},
 		CheckConfig: func(j httpsource.Job) []httpsource.Problem {
 			return []httpsource.Problem{
@@ -353,7 +353,7 @@ func TestProviderChecks(t *testing.T) {
 			}
 		},
 	}
-	requestor := sources.Provider{Name: "requestor", Sort: "any", PageSize: sources.PageSizes{Default: 100}}
+	requestor := sources.Provider{Name: "requestor", Sort: "any", PageSize: httpsource.PageSizes{Default: 100}}
 	yml := `version: 1
 jobs:
   - name: a
@@ -384,7 +384,7 @@ jobs:
 	})
 
 	cfg, err := parse("jobs.yaml", []byte("version: 1\njobs: [{name: a, provider: fake, base_url: simulator}]\n"), nil,
-		[]sources.Provider{{Name: "fake", PageSize: sources.PageSizes{Default: 7}, DefaultRate: httpsource.Rate{N: 1, Per: time.Second}}})
+		[]sources.Provider{{Name: "fake", PageSize: httpsource.PageSizes{Default: 7}, DefaultRate: httpsource.Rate{N: 1, Per: time.Second}}})
 	if err != nil {
 		t.Fatalf("a provider without CheckConfig: %v", err)
 	}

@@ -60,13 +60,13 @@ func (f parquetFormat) NewEncoder(w io.Writer, s *schema.Schema) (Encoder, error
 	config, err := parquet.NewWriterConfig(
 		parquet.NewSchema("schema", root),
 		parquet.Compression(f.codec),
-		parquet.MaxRowsPerRowGroup(f.rowGroupRows),
 		parquet.KeyValueMetadata("schema_version", strconv.Itoa(s.Version)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: writer config: %w", err)
 	}
-	return &parquetEncoder{w: parquet.NewWriter(w, config), cols: cols}, nil
+	return &parquetEncoder{w: parquet.NewWriter(w, config), cols: cols,
+		groupRows: f.rowGroupRows, groupBytes: maxRowGroupBytes}, nil
 }
 
 // parquetColumn is how one schema column maps to its Parquet leaf: each
@@ -140,23 +140,45 @@ func lowCardinality(id schema.ColumnID) bool {
 	return false
 }
 
+// parquetEncoder flushes a row group when it holds groupRows rows or
+// groupBytes bytes: parquet-go buffers the whole row group in memory
+// until then, as column chunks must be contiguous in the file.
 type parquetEncoder struct {
-	w       *parquet.Writer
-	cols    []parquetColumn
-	values  []parquet.Value // backing store of rows, reused across batches
-	ends    []int           // per row of the batch, its end in values
-	rows    []parquet.Row
+	w          *parquet.Writer
+	cols       []parquetColumn
+	groupRows  int64 // most rows in a row group
+	groupBytes int64 // most bytes in a row group, before compression
+
+	inGroup int64 // rows in the row group being buffered
 	flushed int64 // w.Size() after the last row group flush
+
+	values []parquet.Value // backing store of rows, reused across batches
+	ends   []int           // per row of the batch, its end in values
+	rows   []parquet.Row
 }
 
 func (e *parquetEncoder) Write(rows []schema.User) error {
 	for len(rows) > 0 {
-		n := min(len(rows), parquetBatchRows)
+		n := int(min(int64(len(rows)), parquetBatchRows, e.groupRows-e.inGroup))
 		if err := e.writeBatch(rows[:n]); err != nil {
 			return err
 		}
 		rows = rows[n:]
+		e.inGroup += int64(n)
+		if e.inGroup == e.groupRows || e.w.Size()-e.flushed >= e.groupBytes {
+			if err := e.flushRowGroup(); err != nil {
+				return err
+			}
+		}
 	}
+	return nil
+}
+
+func (e *parquetEncoder) flushRowGroup() error {
+	if err := e.w.Flush(); err != nil {
+		return fmt.Errorf("parquet: flush row group: %w", err)
+	}
+	e.inGroup, e.flushed = 0, e.w.Size()
 	return nil
 }
 
@@ -182,14 +204,6 @@ func (e *parquetEncoder) writeBatch(users []schema.User) error {
 	if err != nil {
 		return fmt.Errorf("parquet: write rows: %w", err)
 	}
-	// MaxRowsPerRowGroup bounds row groups by rows; this bounds them by
-	// bytes.
-	if size := e.w.Size(); size-e.flushed >= maxRowGroupBytes {
-		if err := e.w.Flush(); err != nil {
-			return fmt.Errorf("parquet: flush row group: %w", err)
-		}
-		e.flushed = e.w.Size()
-	}
 	return nil
 }
 
@@ -204,32 +218,46 @@ func (e *parquetEncoder) Close() error {
 // order, as parquet.Writer.WriteRows expects them.
 func (e *parquetEncoder) appendRow(vs []parquet.Value, u *schema.User) ([]parquet.Value, error) {
 	for _, c := range e.cols {
-		switch c.Type {
-		case schema.String:
-			v := stringOrRaw(u, c.ID)
-			if !v.Valid && c.Required {
-				return vs, fmt.Errorf("parquet: user %q: required column %s is null", u.ID, c.Name)
+		if c.Type == schema.StringList {
+			list := u.ListValue(c.ID)
+			if list == nil && c.Required {
+				return vs, requiredNullError(u, c)
 			}
-			vs = appendValue(vs, c, v.Valid, parquet.ByteArrayValue(v.V))
-		case schema.StringList:
-			vs = appendListValues(vs, c, u.ListValue(c.ID))
-		case schema.Bool:
-			v := u.BoolValue(c.ID)
-			vs = appendValue(vs, c, v.Valid, parquet.BooleanValue(v.V))
-		case schema.Timestamp:
-			v := u.TimeValue(c.ID)
-			vs = appendValue(vs, c, v.Valid, parquet.Int64Value(v.V.UnixMicro()))
+			vs = appendListValues(vs, c, list)
+			continue
+		}
+		v, valid := scalarValue(u, c)
+		switch {
+		case valid:
+			vs = appendLeveled(vs, v, 0, c.def, c.index)
+		case c.Required:
+			return vs, requiredNullError(u, c)
+		default:
+			vs = appendLeveled(vs, parquet.NullValue(), 0, 0, c.index)
 		}
 	}
 	return vs, nil
 }
 
-// appendValue appends v at the column's level when valid, else a null.
-func appendValue(vs []parquet.Value, c parquetColumn, valid bool, v parquet.Value) []parquet.Value {
-	if !valid {
-		return appendLeveled(vs, parquet.NullValue(), 0, 0, c.index)
+// scalarValue returns a string, bool or timestamp column of u, and
+// whether it is present.
+func scalarValue(u *schema.User, c parquetColumn) (parquet.Value, bool) {
+	switch c.Type {
+	case schema.String:
+		s := stringOrRaw(u, c.ID)
+		return parquet.ByteArrayValue(s.V), s.Valid
+	case schema.Bool:
+		b := u.BoolValue(c.ID)
+		return parquet.BooleanValue(b.V), b.Valid
+	case schema.Timestamp:
+		t := u.TimeValue(c.ID)
+		return parquet.Int64Value(t.V.UnixMicro()), t.Valid
 	}
-	return appendLeveled(vs, v, 0, c.def, c.index)
+	panic(fmt.Sprintf("parquet: column %s: unsupported type %s", c.Name, c.Type)) // parquetNode refused it
+}
+
+func requiredNullError(u *schema.User, c parquetColumn) error {
+	return fmt.Errorf("parquet: user %q: required column %s is null", u.ID, c.Name)
 }
 
 // appendListValues appends a list column: a null at level 0 for a nil

@@ -272,3 +272,68 @@ func TestParquetRequiredNullIsAnError(t *testing.T) {
 		t.Error("a null in a required column was accepted")
 	}
 }
+
+func TestParquetRowGroupBounds(t *testing.T) {
+	tests := []struct {
+		name       string
+		rows       int
+		groupRows  int
+		groupBytes int64 // 0: the default
+		batch      int
+		want       []int64
+	}{
+		{"rows fill groups exactly", 30, 10, 0, 7, []int64{10, 10, 10}},
+		{"batches larger than groups", 25, 10, 0, 0, []int64{10, 10, 5}},
+		{"default group size", 1200, 0, 0, 250, []int64{1200}},
+		// Each row is some 300 bytes before compression: 20 KiB fill
+		// after about 70 rows, checked after each batch of 16.
+		{"bounded by bytes", 300, 1000, 20 << 10, 16, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := mustFormat(t, FormatParquet, FormatOptions{ParquetRowGroupRows: tt.groupRows})
+			rows := realisticRows(tt.rows)
+			var buf bytes.Buffer
+			enc, err := f.NewEncoder(&buf, schema.V1(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.groupBytes > 0 {
+				enc.(*parquetEncoder).groupBytes = tt.groupBytes
+			}
+			batch := tt.batch
+			if batch == 0 {
+				batch = len(rows)
+			}
+			for page := rows; len(page) > 0; page = page[min(batch, len(page)):] {
+				if err := enc.Write(page[:min(batch, len(page))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got := readParquet(t, buf.Bytes())
+			if len(got.rows) != tt.rows {
+				t.Fatalf("got %d rows, want %d", len(got.rows), tt.rows)
+			}
+			if tt.want != nil && !equalInts(got.rowGroups, tt.want) {
+				t.Errorf("row groups = %v, want %v", got.rowGroups, tt.want)
+			}
+			if tt.want == nil {
+				// Flushed at a batch boundary once 20 KiB are buffered: many
+				// groups, none near the 1000-row limit.
+				groups := got.rowGroups
+				if len(groups) < 3 {
+					t.Errorf("row groups = %v, want several bounded by bytes", groups)
+				}
+				for _, n := range groups[:len(groups)-1] {
+					if n%16 != 0 || n > 500 {
+						t.Errorf("row groups = %v, want multiples of the batch well under 1000", groups)
+						break
+					}
+				}
+			}
+		})
+	}
+}

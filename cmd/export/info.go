@@ -11,6 +11,7 @@ import (
 	"github.com/saas-export/export/pipeline"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/simulator"
 )
 
@@ -58,16 +59,16 @@ func writeJSON(e env, v any) int {
 
 // providerInfo is what `export providers` tells about one provider.
 type providerInfo struct {
-	Name            string              `json:"name"`
-	Request         string              `json:"request"`
-	DefaultBaseURL  string              `json:"default_base_url"`
-	DefaultRate     string              `json:"default_rate_limit"`
-	DefaultPageSize int                 `json:"default_page_size"`
-	MaxPageSize     int                 `json:"max_page_size,omitempty"`
-	PageSizes       []int               `json:"page_sizes,omitempty"`
-	AuthKinds       []string            `json:"auth"`
-	Sort            string              `json:"sort,omitempty"`
-	Filters         []sources.FilterDoc `json:"filters"`
+	Name            string                 `json:"name"`
+	Request         string                 `json:"request"`
+	DefaultBaseURL  string                 `json:"default_base_url"`
+	DefaultRate     string                 `json:"default_rate_limit"`
+	DefaultPageSize int                    `json:"default_page_size"`
+	MaxPageSize     int                    `json:"max_page_size,omitempty"`
+	PageSizes       []int                  `json:"page_sizes,omitempty"`
+	AuthKinds       []string               `json:"auth"`
+	Sort            string                 `json:"sort,omitempty"`
+	Filters         []httpsource.FilterDoc `json:"filters"`
 }
 
 func cmdProviders(_ context.Context, args []string, e env) int {

@@ -211,7 +211,7 @@ func TestDoGivesUpOnRepeated503(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != http.StatusServiceUnavailable || se.Attempts != 3 {
 		t.Fatalf("err = %#v", err)
 	}
-	for _, want := range []string{`job "medipim-be"`, "medipim page 3", "after 3 attempts", "HTTP 503 Service Unavailable", "maintenance"} {
+	for _, want := range []string{"medipim page 3", "after 3 attempts", "HTTP 503 Service Unavailable", "maintenance"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not contain %q", err, want)
 		}
@@ -248,7 +248,7 @@ func TestDoAuthErrorsNameJobAndHint(t *testing.T) {
 			http.Error(w, `{"error":"invalid key"}`, status)
 		})
 		_, err := NewClient(testConfig()).Do(t.Context(), get(srv.URL))
-		wantErr := fmt.Sprintf(`job "medipim-be": medipim page 3: GET %s: %s: {"error":"invalid key"}`, srv.URL, want)
+		wantErr := fmt.Sprintf(`medipim page 3: GET %s: %s: {"error":"invalid key"}`, srv.URL, want)
 		if err == nil || err.Error() != wantErr {
 			t.Errorf("err = %v\nwant %s", err, wantErr)
 		}
@@ -309,7 +309,7 @@ func TestDoAttemptTimeout(t *testing.T) {
 			if !errors.As(err, &timeout) || !timeout.Timeout() {
 				t.Errorf("%v is not a timeout", err)
 			}
-			want := fmt.Sprintf(`job "medipim-be": medipim page 3: GET %s: after 2 attempts: timeout: no complete answer within 100ms`, srv.URL)
+			want := fmt.Sprintf(`medipim page 3: GET %s: after 2 attempts: timeout: no complete answer within 100ms`, srv.URL)
 			if err.Error() != want {
 				t.Errorf("err = %v\nwant %s", err, want)
 			}
@@ -333,7 +333,7 @@ func TestDoRetriesConnectionRefusedAndLogs(t *testing.T) {
 	if !errors.As(err, &re) || re.Attempts != 3 || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("err = %#v", err)
 	}
-	if !strings.Contains(err.Error(), `job "medipim-be": medipim page 3`) {
+	if !strings.Contains(err.Error(), `medipim page 3`) {
 		t.Errorf("err = %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
@@ -537,7 +537,7 @@ func TestStatusErrorFormat(t *testing.T) {
 		Job: "medipim-be", Provider: "medipim", Page: 3, Method: "POST",
 		URL: "https://host/v4/users/query", Status: 401, Message: "bad key", Attempts: 1,
 	}
-	want := `job "medipim-be": medipim page 3: POST https://host/v4/users/query: HTTP 401 Unauthorized (check the job's auth: the credentials were rejected): bad key`
+	want := `medipim page 3: POST https://host/v4/users/query: HTTP 401 Unauthorized (check the job's auth: the credentials were rejected): bad key`
 	if err.Error() != want {
 		t.Errorf("got  %s\nwant %s", err, want)
 	}

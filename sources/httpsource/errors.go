@@ -25,7 +25,7 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	var b strings.Builder
-	b.WriteString(where(e.Job, e.Provider, e.Page, e.Method, e.URL))
+	b.WriteString(where(e.Provider, e.Page, e.Method, e.URL))
 	writeAttempts(&b, e.Attempts)
 	fmt.Fprintf(&b, ": HTTP %d", e.Status)
 	if text := http.StatusText(e.Status); text != "" {
@@ -71,7 +71,7 @@ type RequestError struct {
 
 func (e *RequestError) Error() string {
 	var b strings.Builder
-	b.WriteString(where(e.Job, e.Provider, e.Page, e.Method, e.URL))
+	b.WriteString(where(e.Provider, e.Page, e.Method, e.URL))
 	writeAttempts(&b, e.Attempts)
 	b.WriteString(": " + e.Err.Error())
 	return b.String()
@@ -80,8 +80,8 @@ func (e *RequestError) Error() string {
 func (e *RequestError) Unwrap() error { return e.Err }
 
 // where names the request an error is about.
-func where(job, provider string, page int, method, url string) string {
-	return fmt.Sprintf("job %q: %s page %d: %s %s", job, provider, page, method, url)
+func where(provider string, page int, method, url string) string {
+	return fmt.Sprintf("%s page %d: %s %s", provider, page, method, url)
 }
 
 // writeAttempts says how many attempts were made, once there was a retry.

@@ -2,10 +2,8 @@ package medipim
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/saas-export/export/sources/httpsource"
 )
@@ -72,7 +70,7 @@ func (c *checker) filterArg(path, key string, arg any) filter {
 	case "id":
 		f.ids = c.ids(path, arg)
 	case "organization":
-		if n, ok := asInt(arg); ok {
+		if n, ok := httpsource.AsInt(arg); ok {
 			f.ids = []int64{n}
 		} else {
 			c.add(path, "must be an integer")
@@ -96,7 +94,7 @@ func (c *checker) filterArg(path, key string, arg any) filter {
 }
 
 func (c *checker) ids(path string, arg any) []int64 {
-	if n, ok := asInt(arg); ok {
+	if n, ok := httpsource.AsInt(arg); ok {
 		return []int64{n}
 	}
 	list, ok := arg.([]any)
@@ -106,7 +104,7 @@ func (c *checker) ids(path string, arg any) []int64 {
 	}
 	ids := make([]int64, len(list))
 	for i, v := range list {
-		n, ok := asInt(v)
+		n, ok := httpsource.AsInt(v)
 		if !ok {
 			c.add(fmt.Sprintf("%s[%d]", path, i), "must be an integer")
 		}
@@ -119,7 +117,7 @@ func (c *checker) intOrString(path string, arg any) string {
 	if s, ok := arg.(string); ok {
 		return s
 	}
-	if n, ok := asInt(arg); ok {
+	if n, ok := httpsource.AsInt(arg); ok {
 		return strconv.FormatInt(n, 10)
 	}
 	c.add(path, "must be an integer or a string")
@@ -163,27 +161,6 @@ func (c *checker) sort(path string, v any) (desc bool) {
 	return false
 }
 
-// asInt accepts the integer forms YAML and JSON decoders produce: Go
-// integers, and float64 with an integral value in int64 range.
-func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int64:
-		return n, true
-	case int32:
-		return int64(n), true
-	case uint64:
-		return int64(n), n <= math.MaxInt64
-	case uint:
-		return int64(n), uint64(n) <= math.MaxInt64
-	case float64:
-		ok := n == math.Trunc(n) && n >= math.MinInt64 && n < math.MaxInt64
-		return int64(n), ok
-	}
-	return 0, false
-}
-
 // sortJSON is the sorting the source sends: canonical, whatever form the
 // job wrote it in.
 func sortJSON(desc bool) string {
@@ -191,13 +168,4 @@ func sortJSON(desc bool) string {
 		return `{"id":"DESC"}`
 	}
 	return `{"id":"ASC"}`
-}
-
-// problemsError joins CheckConfig's problems into one error for New.
-func problemsError(job string, problems []httpsource.Problem) error {
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.Path + ": " + p.Message
-	}
-	return fmt.Errorf("job %q: %s: invalid config: %s", job, Name, strings.Join(msgs, "; "))
 }

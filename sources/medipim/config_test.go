@@ -107,7 +107,7 @@ func probs(pathMessage ...string) []httpsource.Problem {
 
 func TestNewRejectsInvalidConfig(t *testing.T) {
 	_, err := New(httpsource.Job{Name: "j", PageSize: 30}, nil)
-	want := `job "j": medipim: invalid config: page_size: must be one of 10, 50, 100 or 250`
+	want := `medipim: invalid config: page_size: must be one of 10, 50, 100 or 250`
 	if err == nil || err.Error() != want {
 		t.Errorf("New error = %v, want %s", err, want)
 	}

@@ -1,8 +1,5 @@
 // Package medipim exports users from the Medipim API v4
 // (POST {base_url}/v4/users/query) and simulates that endpoint.
-//
-// The package does not import sources (which imports it for the registry);
-// it exports the values the registry assembles into a sources.Provider.
 package medipim
 
 import (
@@ -37,24 +34,28 @@ func PageSizes() []int { return []int{10, 50, 100, 250} }
 // key id as user name and its secret as password.
 func AuthKinds() []string { return []string{"basic"} }
 
-// FilterDoc documents one filter key for `export providers`.
-type FilterDoc struct {
-	Key  string
-	Type string
-	Doc  string
-}
-
 // Filters documents the filter grammar: each filter object has exactly one
 // of these keys.
-func Filters() []FilterDoc {
-	return []FilterDoc{
-		{"id", "integer | list of integers", "users with these Medipim ids"},
-		{"organization", "integer", "users of this Medipim organization"},
-		{"vatNr", "string", "users whose organization has this VAT number"},
-		{"apbNr", "integer | string", "users whose organization has this APB number"},
-		{"rizivNr", "integer | string", "users whose organization has this RIZIV number"},
-		{"and", "list of filters", "users matching every filter"},
-		{"or", "list of filters", "users matching any filter"},
-		{"not", "filter", "users not matching the filter"},
+func Filters() []httpsource.FilterDoc {
+	return []httpsource.FilterDoc{
+		{Key: "id", Type: "integer | list of integers", Doc: "users with these Medipim ids"},
+		{Key: "organization", Type: "integer", Doc: "users of this Medipim organization"},
+		{Key: "vatNr", Type: "string", Doc: "users whose organization has this VAT number"},
+		{Key: "apbNr", Type: "integer | string", Doc: "users whose organization has this APB number"},
+		{Key: "rizivNr", Type: "integer | string", Doc: "users whose organization has this RIZIV number"},
+		{Key: "and", Type: "list of filters", Doc: "users matching every filter"},
+		{Key: "or", Type: "list of filters", Doc: "users matching any filter"},
+		{Key: "not", Type: "filter", Doc: "users not matching the filter"},
+	}
+}
+
+// Provider describes Medipim for the registry.
+func Provider() httpsource.Provider {
+	return httpsource.Provider{
+		Name: Name, DefaultBaseURL: DefaultBaseURL, Method: Method, Endpoint: Endpoint,
+		DefaultRate: DefaultRate(),
+		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize, Allowed: PageSizes()},
+		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
+		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
 	}
 }

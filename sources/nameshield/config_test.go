@@ -142,7 +142,7 @@ func TestNewQuery(t *testing.T) {
 
 func TestNewRejectsInvalidConfig(t *testing.T) {
 	_, err := New(httpsource.Job{Name: "j", PageSize: 501, Filter: m{"x": 1}}, nil)
-	want := `job "j": nameshield: invalid config: page_size: must be between 1 and 500; filter.x: unknown filter; valid: ` + filterKeyList
+	want := `nameshield: invalid config: page_size: must be between 1 and 500; filter.x: unknown filter; valid: ` + filterKeyList
 	if err == nil || err.Error() != want {
 		t.Errorf("New error = %v, want %s", err, want)
 	}

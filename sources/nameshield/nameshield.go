@@ -1,8 +1,5 @@
 // Package nameshield exports users from the Nameshield user API
 // (GET {base_url}/user/v1/users) and simulates that endpoint.
-//
-// The package does not import sources (which imports it for the registry);
-// it exports the values the registry assembles into a sources.Provider.
 package nameshield
 
 import (
@@ -34,23 +31,27 @@ func DefaultRate() httpsource.Rate { return httpsource.Rate{N: 600, Per: 5 * tim
 // AuthKinds returns the auth types the API takes: a bearer token.
 func AuthKinds() []string { return []string{"bearer"} }
 
-// FilterDoc documents one filter key for `export providers`.
-type FilterDoc struct {
-	Key  string
-	Type string
-	Doc  string
+// Filters documents the query parameters a job's filter may set.
+func Filters() []httpsource.FilterDoc {
+	return []httpsource.FilterDoc{
+		{Key: "customer_id", Type: "integer", Doc: "users of this customer (default: the token's own customer)"},
+		{Key: "include_subsidiaries", Type: "bool", Doc: "include users of the customer's subsidiaries (default true)"},
+		{Key: "id", Type: "string", Doc: "users with this id; * is a wildcard"},
+		{Key: "firstname", Type: "string", Doc: "users with this first name; * is a wildcard"},
+		{Key: "lastname", Type: "string", Doc: "users with this last name; * is a wildcard"},
+		{Key: "email", Type: "string", Doc: "users with this email; * is a wildcard"},
+		{Key: "created_by", Type: "string", Doc: "users created by this user id; * is a wildcard"},
+		{Key: "updated_by", Type: "string", Doc: "users last updated by this user id; * is a wildcard"},
+	}
 }
 
-// Filters documents the query parameters a job's filter may set.
-func Filters() []FilterDoc {
-	return []FilterDoc{
-		{"customer_id", "integer", "users of this customer (default: the token's own customer)"},
-		{"include_subsidiaries", "bool", "include users of the customer's subsidiaries (default true)"},
-		{"id", "string", "users with this id; * is a wildcard"},
-		{"firstname", "string", "users with this first name; * is a wildcard"},
-		{"lastname", "string", "users with this last name; * is a wildcard"},
-		{"email", "string", "users with this email; * is a wildcard"},
-		{"created_by", "string", "users created by this user id; * is a wildcard"},
-		{"updated_by", "string", "users last updated by this user id; * is a wildcard"},
+// Provider describes Nameshield for the registry.
+func Provider() httpsource.Provider {
+	return httpsource.Provider{
+		Name: Name, DefaultBaseURL: DefaultBaseURL, Method: Method, Endpoint: Endpoint,
+		DefaultRate: DefaultRate(),
+		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize},
+		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
+		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
 	}
 }

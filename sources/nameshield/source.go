@@ -26,7 +26,7 @@ type source struct {
 func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
 	query, problems := parseJob(job)
 	if len(problems) > 0 {
-		return nil, problemsError(job.Name, problems)
+		return nil, httpsource.ProblemsError(Name, problems)
 	}
 	limit := job.PageSize
 	if limit == 0 {
@@ -54,7 +54,7 @@ func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, err
 	}
 	page, err := decodePage(s.job, resp.Body, index, s.limit)
 	if err != nil {
-		return httpsource.Page{}, fmt.Errorf("job %q: %s page %d: %w", s.job.Name, Name, index, err)
+		return httpsource.Page{}, fmt.Errorf("%s page %d: %w", Name, index, err)
 	}
 	return page, nil
 }

@@ -209,7 +209,7 @@ func TestSourceSurfacesAPIError(t *testing.T) {
 		t.Fatalf("error %v, want a 400 StatusError for page 0", err)
 	}
 	if !strings.Contains(err.Error(), "limit must be an integer from 1 to 500") ||
-		!strings.Contains(err.Error(), `job "ns": nameshield page 0`) {
+		!strings.Contains(err.Error(), `nameshield page 0`) {
 		t.Errorf("error %q does not carry the API's message and the page", err)
 	}
 }
@@ -224,7 +224,7 @@ func TestSourceDecodeErrorNamesJobAndPage(t *testing.T) {
 		sim.ServeHTTP(w, r)
 	})
 	_, err := fetchAll(t, httpsource.Job{Name: "ns", BaseURL: mount(t, h), PageSize: 10, MaxInFlight: 2})
-	want := `job "ns": nameshield page 2: results[0]: user x: expires_at: parsing time "soon"`
+	want := `nameshield page 2: results[0]: user x: expires_at: parsing time "soon"`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %v, want prefix %s", err, want)
 	}
