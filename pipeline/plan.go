@@ -34,7 +34,7 @@ func Plan(cfg *Config, opts Options) ([]PlannedJob, error) {
 	}
 	runID := opts.RunID
 	if runID == "" {
-		runID = "<run_id>"
+		runID = "RUN_ID" // chosen when the run starts
 	}
 	out := make([]PlannedJob, 0, len(jobs))
 	for _, j := range jobs {
@@ -43,14 +43,10 @@ func Plan(cfg *Config, opts Options) ([]PlannedJob, error) {
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}
-		rate := "unlimited"
-		if j.RateLimit.N > 0 {
-			rate = fmt.Sprintf("%d/%s", j.RateLimit.N, j.RateLimit.Per)
-		}
 		out = append(out, PlannedJob{
 			Job: j.Name, Provider: j.Provider,
 			Request:  p.Method + " " + j.BaseURL + p.Endpoint,
-			PageSize: j.PageSize, MaxInFlight: j.MaxInFlight, RateLimit: rate,
+			PageSize: j.PageSize, MaxInFlight: j.MaxInFlight, RateLimit: j.RateLimit.String(),
 			Timeout: j.Timeout.String(), Attempts: j.Retry.MaxAttempts,
 			Output:  store.URI(path.Clean(ExpandPath(j.Output.Path, j, now, runID))),
 			Formats: j.Output.Formats,

@@ -154,9 +154,10 @@ type runner struct {
 }
 
 func newRunner(cfg *Config, opts Options) *runner {
-	clock := func() time.Time { return time.Now().UTC() }
+	// Microseconds: the precision every output format keeps.
+	clock := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	if !opts.Now.IsZero() {
-		pinned := opts.Now.UTC()
+		pinned := opts.Now.UTC().Truncate(time.Microsecond)
 		clock = func() time.Time { return pinned }
 	}
 	log := opts.Logger
@@ -164,7 +165,7 @@ func newRunner(cfg *Config, opts Options) *runner {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &runner{cfg: cfg, opts: opts, log: log, clock: clock}
-	r.extractedAt = clock().Truncate(time.Microsecond)
+	r.extractedAt = clock()
 	r.runID = opts.RunID
 	if r.runID == "" {
 		r.runID = NewRunID(r.extractedAt)

@@ -81,7 +81,7 @@ func cmdProviders(_ context.Context, args []string, e env) int {
 	for _, p := range sources.All() {
 		infos = append(infos, providerInfo{
 			Name: p.Name, Request: p.Method + " " + p.Endpoint, DefaultBaseURL: p.DefaultBaseURL,
-			DefaultRate:     fmt.Sprintf("%d/%s", p.DefaultRate.N, p.DefaultRate.Per),
+			DefaultRate:     p.DefaultRate.String(),
 			DefaultPageSize: p.PageSize.Default, MaxPageSize: p.PageSize.Max, PageSizes: p.PageSize.Allowed,
 			AuthKinds: p.AuthKinds, Sort: p.Sort, Filters: p.Filters,
 		})

@@ -11,8 +11,10 @@ package httpsource
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/saas-export/export/schema"
@@ -111,4 +113,19 @@ type Job struct {
 type Problem struct {
 	Path    string
 	Message string
+}
+
+// String writes the rate as jobs.yaml does: 100/1m, 600/5m, 10/1s;
+// "unlimited" when N is not positive.
+func (r Rate) String() string {
+	if r.N <= 0 || r.Per <= 0 {
+		return "unlimited"
+	}
+	per := r.Per.String()
+	for _, unit := range []string{"m0s", "h0m"} { // 1m0s -> 1m, 1h0m0s -> 1h
+		if strings.HasSuffix(per, unit) {
+			per = strings.TrimSuffix(per, unit) + unit[:1]
+		}
+	}
+	return fmt.Sprintf("%d/%s", r.N, per)
 }
