@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -121,12 +122,24 @@ func (o *jobOutput) commit(ctx context.Context) ([]sinks.FileInfo, error) {
 	for _, w := range o.writers {
 		fs, err := w.Commit()
 		if err != nil {
-			return nil, err
+			return nil, errors.Join(err, o.uncommit(context.WithoutCancel(ctx), files))
 		}
 		files = append(files, fs...)
 	}
 	o.committed = true
 	return files, o.removeStale(ctx, files)
+}
+
+// uncommit takes back the files of formats already committed when a later
+// format fails to commit, so a failed job leaves no data file behind.
+func (o *jobOutput) uncommit(ctx context.Context, files []sinks.FileInfo) error {
+	var errs []error
+	for _, f := range files {
+		if err := o.store.Remove(ctx, path.Join(o.dir, f.Path)); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s after a failed commit: %w", o.store.URI(path.Join(o.dir, f.Path)), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (o *jobOutput) removeStale(ctx context.Context, files []sinks.FileInfo) error {

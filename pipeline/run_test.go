@@ -286,3 +286,26 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+func TestRunFailedCommitTakesBackCommittedFormats(t *testing.T) {
+	out := t.TempDir()
+	// A folder where users.parquet should go makes the last format's
+	// commit (a rename) fail after JSONL and CSV were committed.
+	blocker := filepath.Join(out, "medipim-sim", "dt=2026-11-23", "run=r1", "users.parquet", "x")
+	if err := os.MkdirAll(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: {{out}}}
+jobs:
+  - {name: medipim-sim, provider: medipim, base_url: simulator, rate_limit: 1000/1s}
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 20)
+	if sum.Status != StatusFailed {
+		t.Fatalf("status %q, want failed", sum.Status)
+	}
+	for name := range listFiles(t, out) {
+		t.Errorf("a failed commit left %s", name)
+	}
+}
