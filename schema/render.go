@@ -74,8 +74,8 @@ func (s *Schema) JSON() ([]byte, error) {
 func (s *Schema) AthenaDDL(table, location string) string {
 	var b strings.Builder
 	// Said in the DDL itself, because it is where a user meets it.
-	b.WriteString("-- Athena reads every object below LOCATION except names starting with _ or .:\n")
-	b.WriteString("-- export only parquet to this location, as manifest.json is not skipped.\n")
+	b.WriteString("-- Caution: Athena reads every object below LOCATION but names starting with _ or .,\n")
+	b.WriteString("-- so the manifest.json beside the data files makes queries fail (see README).\n")
 	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", table)
 	for i, c := range s.Columns {
 		sep := ","
