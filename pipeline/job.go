@@ -48,8 +48,10 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	t0 := time.Now()
 	log := r.log.With("job", job.Name, "provider", job.Provider)
 	log.Info("job started")
+	r.opts.Progress.JobStarted(job.Name)
 	res := JobResult{Job: job.Name, Provider: job.Provider, Files: []FileResult{}}
 	m, store, dir, err := r.export(ctx, job, log)
+	r.opts.Progress.JobFinished(job.Name, err)
 	res.Seconds = time.Since(t0).Round(time.Millisecond).Seconds()
 	if m != nil {
 		res.Records, res.SourceTotal = m.Records, m.SourceTotal
@@ -103,7 +105,11 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manife
 		}
 		r.stamp(job, p.Users)
 		m.Records += int64(len(p.Users))
-		return out.write(p.Users, total)
+		if err := out.write(p.Users, total); err != nil {
+			return err
+		}
+		r.opts.Progress.Records(job.Name, m.Records, total)
+		return nil
 	})
 	if total.Valid {
 		m.SourceTotal = &total.V

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/simulator"
 )
 
@@ -34,7 +35,25 @@ type Options struct {
 	Version   string // the tool's version, sent in the User-Agent
 	Logger    *slog.Logger
 	Simulator simulator.Options // for jobs with base_url: simulator
+	Progress  Progress          // nil: report nothing
 }
+
+// Progress hears how far each job has come; the CLI draws progress bars
+// with it on a terminal. Calls for different jobs come concurrently.
+type Progress interface {
+	JobStarted(job string)
+	// Records is called after every page with the running count and the
+	// provider's total, when it reports one.
+	Records(job string, written int64, total schema.Null[int64])
+	JobFinished(job string, err error)
+}
+
+// noProgress is the Progress of a run that reports none.
+type noProgress struct{}
+
+func (noProgress) JobStarted(string)                         {}
+func (noProgress) Records(string, int64, schema.Null[int64]) {}
+func (noProgress) JobFinished(string, error)                 {}
 
 // Shard selects a stable subset of jobs: those whose name hashes to Index
 // modulo Count. Count 0 selects every job.
@@ -163,6 +182,9 @@ func newRunner(cfg *Config, opts Options) *runner {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Progress == nil {
+		opts.Progress = noProgress{}
 	}
 	r := &runner{cfg: cfg, opts: opts, log: log, clock: clock}
 	r.extractedAt = clock()

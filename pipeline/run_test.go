@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/simulator"
 )
 
@@ -349,6 +351,59 @@ jobs:
 		}
 		if len(ids) != 600 {
 			t.Errorf("job %s: %d distinct users, want 600", job, len(ids))
+		}
+	}
+}
+
+// recordingProgress keeps the last count each job reported.
+type recordingProgress struct {
+	mu       sync.Mutex
+	started  []string
+	last     map[string]int64
+	total    map[string]int64
+	finished map[string]error
+}
+
+func (p *recordingProgress) JobStarted(job string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.started = append(p.started, job)
+}
+
+func (p *recordingProgress) Records(job string, n int64, total schema.Null[int64]) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n < p.last[job] {
+		p.last[job] = -1 // counts must only grow
+		return
+	}
+	p.last[job], p.total[job] = n, total.V
+}
+
+func (p *recordingProgress) JobFinished(job string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finished[job] = err
+}
+
+func TestRunReportsProgressPerJob(t *testing.T) {
+	p := &recordingProgress{last: map[string]int64{}, total: map[string]int64{}, finished: map[string]error{}}
+	_, err := Run(context.Background(), parseTestConfig(t, simulatorJobs, t.TempDir()), Options{
+		RunID: "r1", Now: pinnedNow, Progress: p, Simulator: simulator.Options{Users: 250, Seed: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(p.started)
+	if !slices.Equal(p.started, []string{"medipim-sim", "nameshield-sim"}) {
+		t.Errorf("started %v", p.started)
+	}
+	for _, job := range p.started {
+		if p.last[job] != 250 || p.total[job] != 250 {
+			t.Errorf("%s: last count %d of %d, want 250 of 250", job, p.last[job], p.total[job])
+		}
+		if err, ok := p.finished[job]; !ok || err != nil {
+			t.Errorf("%s: finished %v, %v", job, ok, err)
 		}
 	}
 }
