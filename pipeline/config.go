@@ -70,8 +70,8 @@ type Job struct {
 	// Output is the effective output: the top-level output with the job's
 	// own `output:` keys laid over it.
 	Output Output
-	// WireFormat is the request/response encoding, json or xml; only
-	// requestor has a choice, "" means the provider's default.
+	// WireFormat is the request/response encoding, for a provider that
+	// speaks more than one (requestor: json or xml); its default if unset.
 	WireFormat string
 }
 
@@ -86,6 +86,7 @@ func (j Job) SourceJob(baseURL string, extractedAt time.Time) httpsource.Job {
 		PageSize:    j.PageSize,
 		MaxInFlight: j.MaxInFlight,
 		IncludeRaw:  j.Output.IncludeRaw,
+		WireFormat:  j.WireFormat,
 		ExtractedAt: extractedAt,
 	}
 }

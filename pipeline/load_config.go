@@ -37,12 +37,7 @@ var (
 	parquetCompressions = []string{"zstd", "snappy", "gzip", "none"}
 	textCompressions    = []string{"gzip", "zstd", "none"}
 	sseModes            = []string{"", "AES256", "aws:kms", "aws:kms:dsse"}
-	wireFormats         = []string{"json", "xml"}
 )
-
-// wireFormatProvider is the only provider whose API speaks more than one
-// encoding (JSON and XML).
-const wireFormatProvider = "requestor"
 
 var jobName = regexp.MustCompile(`^[a-z0-9-]+$`)
 
@@ -224,7 +219,6 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	d.setBool(&j.AllowCountMismatch, m["allow_count_mismatch"])
 	d.setBool(&j.AllowInsecureHTTP, m["allow_insecure_http"])
 	out := d.jobOutput(m, &j.Output)
-	d.setEnum(&j.WireFormat, m["wire_format"], wireFormats...)
 	d.notSupported(m, complianceKeys)
 	d.baseURL(m["base_url"], &j) // after allow_insecure_http, which it depends on
 	if known {
@@ -352,13 +346,25 @@ func (d *decoder) applyProvider(item value, m map[string]value, j *Job, p source
 	if !m["rate_limit"].present() {
 		j.RateLimit = p.DefaultRate
 	}
-	if v := m["wire_format"]; v.present() && p.Name != wireFormatProvider {
-		d.errorf(v, "only provider %s has a choice of wire format", wireFormatProvider)
-	}
+	d.wireFormat(m["wire_format"], j, p)
 	if v := m["sort"]; v.present() && p.Sort == "" {
 		d.errorf(v, "provider %s does not support sort", p.Name)
 	}
 	d.providerProblems(item, *j, p)
+}
+
+// wireFormat picks the job's encoding among those its provider speaks.
+func (d *decoder) wireFormat(v value, j *Job, p sources.Provider) {
+	switch {
+	case !v.present():
+		if len(p.WireFormats) > 0 {
+			j.WireFormat = p.WireFormats[0]
+		}
+	case len(p.WireFormats) < 2:
+		d.errorf(v, "provider %s has no choice of wire format", p.Name)
+	default:
+		d.setEnum(&j.WireFormat, v, p.WireFormats...)
+	}
 }
 
 // outputCollisions reports a job whose files would land in the folder of

@@ -353,7 +353,7 @@ func TestProviderChecks(t *testing.T) {
 			}
 		},
 	}
-	requestor := sources.Provider{Name: "requestor", Sort: "any", PageSize: httpsource.PageSizes{Default: 100}}
+	requestor := sources.Provider{Name: "requestor", Sort: "any", PageSize: httpsource.PageSizes{Default: 100}, WireFormats: []string{"json", "xml"}}
 	yml := `version: 1
 jobs:
   - name: a
@@ -371,7 +371,7 @@ jobs:
   - name: c
     provider: requestor
     base_url: https://requestor.example
-    wire_format: json
+    wire_format: yaml
 `
 	_, err := parse("jobs.yaml", []byte(yml), nil, []sources.Provider{fake, requestor})
 	assertLines(t, errorLines(t, err), []string{
@@ -379,8 +379,9 @@ jobs:
 		`jobs.yaml:7:15: jobs[0].filter.region.code: no such region`,
 		`jobs.yaml:8:16: jobs[0].page_size: must be at least 1, got 0`,
 		`jobs.yaml:9:11: jobs[0].sort: provider fake does not support sort`,
-		`jobs.yaml:10:18: jobs[0].wire_format: only provider requestor has a choice of wire format`,
+		`jobs.yaml:10:18: jobs[0].wire_format: provider fake has no choice of wire format`,
 		`jobs.yaml:11:5: jobs[1].base_url: required: provider requestor has no default base URL`,
+		`jobs.yaml:18:18: jobs[2].wire_format: expected one of json, xml, got "yaml"`,
 	})
 
 	cfg, err := parse("jobs.yaml", []byte("version: 1\njobs: [{name: a, provider: fake, base_url: simulator}]\n"), nil,
@@ -403,5 +404,21 @@ func TestSourceJob(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v\nwant %#v", got, want)
+	}
+}
+
+// TestWireFormatDefaultsToTheProvidersFirst checks that a job of a
+// provider with a choice gets the first listed encoding when it sets none.
+func TestWireFormatDefaultsToTheProvidersFirst(t *testing.T) {
+	both := sources.Provider{Name: "both", DefaultBaseURL: "https://x.example", WireFormats: []string{"json", "xml"}}
+	cfg, err := parse("jobs.yaml", []byte("version: 1\njobs:\n  - {name: a, provider: both}\n  - {name: b, provider: both, wire_format: xml}\n"), nil, []sources.Provider{both})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Jobs[0].WireFormat != "json" || cfg.Jobs[1].WireFormat != "xml" {
+		t.Errorf("wire formats %q, %q", cfg.Jobs[0].WireFormat, cfg.Jobs[1].WireFormat)
+	}
+	if got := cfg.Jobs[1].SourceJob("u", time.Time{}).WireFormat; got != "xml" {
+		t.Errorf("SourceJob wire format %q", got)
 	}
 }

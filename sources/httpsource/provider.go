@@ -22,6 +22,9 @@ type Provider struct {
 	AuthKinds      []string
 	Filters        []FilterDoc
 	Sort           string // how `sort` is written for this provider; "" if unsupported
+	// WireFormats lists the encodings a job may choose with wire_format,
+	// the default first; empty when the API speaks only one.
+	WireFormats []string
 
 	// CheckConfig validates a job's filter, sort and page size without
 	// network access.

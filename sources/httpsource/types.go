@@ -105,6 +105,7 @@ type Job struct {
 	PageSize    int            // 0: the provider's default
 	MaxInFlight int            // pages fetched at once
 	IncludeRaw  bool           // keep each record as JSON in User.Raw
+	WireFormat  string         // one of the provider's WireFormats; "" when it has no choice
 	ExtractedAt time.Time      // the run's clock, for fields derived from "now"
 }
 
