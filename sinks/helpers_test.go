@@ -2,40 +2,21 @@ package sinks
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/saas-export/export/internal/golden"
 	"github.com/saas-export/export/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/sinks")
 
 // goldenDir is testdata/sinks at the module root.
 const goldenDir = "../testdata/sinks"
 
-// checkGolden compares got with the golden file name, or rewrites it
-// with -update.
+// checkGolden compares got with the golden file name under goldenDir, or
+// rewrites it with -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	file := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test ./sinks -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	golden.Compare(t, filepath.Join(goldenDir, name), got)
 }
 
 func mustFormat(t testing.TB, name string, opts FormatOptions) Format {

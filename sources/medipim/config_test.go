@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -48,39 +49,39 @@ func TestCheckConfigInvalid(t *testing.T) {
 		want []httpsource.Problem
 	}{
 		{"page size 30", httpsource.Job{PageSize: 30},
-			probs("page_size", "must be one of 10, 50, 100 or 250")},
+			sourcetest.Problems("page_size", "must be one of 10, 50, 100 or 250")},
 		{"two keys", httpsource.Job{Filter: m{"id": 1, "organization": 2}},
-			probs("filter", "must have exactly one key, one of and, apbNr, id, not, or, organization, rizivNr, vatNr (has 2)")},
+			sourcetest.Problems("filter", "must have exactly one key, one of and, apbNr, id, not, or, organization, rizivNr, vatNr (has 2)")},
 		{"unknown key", httpsource.Job{Filter: m{"name": "x"}},
-			probs("filter.name", "unknown filter; valid: and, apbNr, id, not, or, organization, rizivNr, vatNr")},
+			sourcetest.Problems("filter.name", "unknown filter; valid: and, apbNr, id, not, or, organization, rizivNr, vatNr")},
 		{"nested organization string", httpsource.Job{Filter: m{"and": []any{m{"id": 1}, m{"organization": "1"}}}},
-			probs("filter.and[1].organization", "must be an integer")},
+			sourcetest.Problems("filter.and[1].organization", "must be an integer")},
 		{"fractional id", httpsource.Job{Filter: m{"id": 1.5}},
-			probs("filter.id", "must be an integer or a non-empty list of integers")},
+			sourcetest.Problems("filter.id", "must be an integer or a non-empty list of integers")},
 		{"empty id list", httpsource.Job{Filter: m{"id": []any{}}},
-			probs("filter.id", "must be an integer or a non-empty list of integers")},
+			sourcetest.Problems("filter.id", "must be an integer or a non-empty list of integers")},
 		{"bad id in list", httpsource.Job{Filter: m{"id": []any{1, "2", 3}}},
-			probs("filter.id[1]", "must be an integer")},
+			sourcetest.Problems("filter.id[1]", "must be an integer")},
 		{"vatNr number", httpsource.Job{Filter: m{"vatNr": 123}},
-			probs("filter.vatNr", "must be a string")},
+			sourcetest.Problems("filter.vatNr", "must be a string")},
 		{"apbNr bool", httpsource.Job{Filter: m{"apbNr": true}},
-			probs("filter.apbNr", "must be an integer or a string")},
+			sourcetest.Problems("filter.apbNr", "must be an integer or a string")},
 		{"or empty", httpsource.Job{Filter: m{"or": []any{}}},
-			probs("filter.or", "must be a non-empty list of filters")},
+			sourcetest.Problems("filter.or", "must be a non-empty list of filters")},
 		{"and not a list", httpsource.Job{Filter: m{"and": m{"id": 1}}},
-			probs("filter.and", "must be a non-empty list of filters")},
+			sourcetest.Problems("filter.and", "must be a non-empty list of filters")},
 		{"not with empty object", httpsource.Job{Filter: m{"not": m{}}},
-			probs("filter.not", "must have exactly one key, one of and, apbNr, id, not, or, organization, rizivNr, vatNr (has 0)")},
+			sourcetest.Problems("filter.not", "must have exactly one key, one of and, apbNr, id, not, or, organization, rizivNr, vatNr (has 0)")},
 		{"list element not an object", httpsource.Job{Filter: m{"or": []any{m{"id": 1}, "id=2"}}},
-			probs("filter.or[1]", "must be a filter object with one key: and, apbNr, id, not, or, organization, rizivNr, vatNr")},
+			sourcetest.Problems("filter.or[1]", "must be a filter object with one key: and, apbNr, id, not, or, organization, rizivNr, vatNr")},
 		{"sort lower case", httpsource.Job{Sort: m{"id": "asc"}},
-			probs("sort.id", `must be "ASC" or "DESC"`)},
+			sourcetest.Problems("sort.id", `must be "ASC" or "DESC"`)},
 		{"sort by name", httpsource.Job{Sort: m{"name": "ASC"}},
-			probs("sort.name", "unknown sort key; only id is sortable")},
+			sourcetest.Problems("sort.name", "unknown sort key; only id is sortable")},
 		{"sort as string", httpsource.Job{Sort: "id"},
-			probs("sort", `must be {"id": "ASC"} or {"id": "DESC"}`)},
+			sourcetest.Problems("sort", `must be {"id": "ASC"} or {"id": "DESC"}`)},
 		{"every problem at once", httpsource.Job{PageSize: 1000, Filter: m{"or": []any{m{"id": "a"}, m{"vatNr": 1}}}, Sort: m{"id": 1}},
-			probs(
+			sourcetest.Problems(
 				"page_size", "must be one of 10, 50, 100 or 250",
 				"filter.or[0].id", "must be an integer or a non-empty list of integers",
 				"filter.or[1].vatNr", "must be a string",
@@ -94,15 +95,6 @@ func TestCheckConfigInvalid(t *testing.T) {
 			}
 		})
 	}
-}
-
-// probs builds the want list from path, message pairs.
-func probs(pathMessage ...string) []httpsource.Problem {
-	var ps []httpsource.Problem
-	for i := 0; i < len(pathMessage); i += 2 {
-		ps = append(ps, httpsource.Problem{Path: pathMessage[i], Message: pathMessage[i+1]})
-	}
-	return ps
 }
 
 func TestNewRejectsInvalidConfig(t *testing.T) {

@@ -1,7 +1,6 @@
 package medipim
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,82 +33,34 @@ type record struct {
 }
 
 // decodePage decodes and normalizes page index of size records. Errors do
-// not name the job or page: the caller adds them.
+// not name the job or page: the caller adds them. A response without a
+// total is not documented to happen; a short page then ends the listing.
 func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Page, error) {
-	var (
-		users []schema.User
-		total *int64
-		err   error
-	)
-	if job.IncludeRaw {
-		users, total, err = decodeRaw(job, body)
-	} else {
-		users, total, err = decodeRecords(job, body)
-	}
+	users, total, err := decodeUsers(job, body)
 	if err != nil {
 		return httpsource.Page{}, err
 	}
-	page := httpsource.Page{Users: users}
-	if total == nil {
-		// Not documented to happen; a short page is then the only end marker.
-		page.Last = len(users) < size
-		return page, nil
-	}
-	pages := max(1, int((*total+int64(size)-1)/int64(size)))
-	page.Total = schema.Some(*total)
-	page.Pages = schema.Some(pages)
-	page.Last = index+1 >= pages
-	return page, nil
+	return httpsource.NumberedPage(users, total, index, size), nil
 }
 
-func decodeRecords(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
+// decodeUsers decodes a response and normalizes its records, keeping each
+// record's JSON when the job asks for raw.
+func decodeUsers(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
+	norm := func(rec *record) (schema.User, error) { return normalize(job, rec) }
+	if job.IncludeRaw {
+		var resp response[json.RawMessage]
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return nil, nil, fmt.Errorf("decode response: %w", err)
+		}
+		users, err := httpsource.NormalizeRaw(resp.Results, norm)
+		return users, resp.Meta.Total, err
+	}
 	var resp response[record]
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, nil, fmt.Errorf("decode response: %w", err)
 	}
-	users := make([]schema.User, len(resp.Results))
-	for i := range resp.Results {
-		u, err := normalize(job, &resp.Results[i])
-		if err != nil {
-			return nil, nil, fmt.Errorf("results[%d]: %w", i, err)
-		}
-		users[i] = u
-	}
-	return users, resp.Meta.Total, nil
-}
-
-func decodeRaw(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
-	var resp response[json.RawMessage]
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, nil, fmt.Errorf("decode response: %w", err)
-	}
-	users := make([]schema.User, len(resp.Results))
-	for i, raw := range resp.Results {
-		u, err := normalizeRaw(job, raw)
-		if err != nil {
-			return nil, nil, fmt.Errorf("results[%d]: %w", i, err)
-		}
-		users[i] = u
-	}
-	return users, resp.Meta.Total, nil
-}
-
-func normalizeRaw(job httpsource.Job, raw json.RawMessage) (schema.User, error) {
-	var rec record
-	if err := json.Unmarshal(raw, &rec); err != nil {
-		return schema.User{}, fmt.Errorf("decode record: %w", err)
-	}
-	u, err := normalize(job, &rec)
-	if err != nil {
-		return schema.User{}, err
-	}
-	var buf bytes.Buffer
-	// Compact so the raw column does not depend on the API's whitespace.
-	if err := json.Compact(&buf, raw); err != nil {
-		return schema.User{}, fmt.Errorf("compact record: %w", err)
-	}
-	u.Raw = buf.Bytes()
-	return u, nil
+	users, err := httpsource.NormalizeRecords(resp.Results, norm)
+	return users, resp.Meta.Total, err
 }
 
 // normalize maps a record to schema v1: name is the full name (Medipim has

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/sources/simdata"
 )
 
@@ -15,35 +16,12 @@ import (
 // built-in `base_url: simulator` mounts every provider.
 func simPost(t *testing.T, people *simdata.People, method, body string) (int, []byte) {
 	t.Helper()
-	srv := httptest.NewServer(http.StripPrefix("/medipim", Simulator(people)))
-	defer srv.Close()
-	req, err := http.NewRequest(method, srv.URL+"/medipim"+Endpoint, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var raw json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
-		t.Fatalf("%s %s: decode: %v", method, body, err)
-	}
-	return resp.StatusCode, raw
+	return sourcetest.Call(t, Simulator(people), Name, method, Endpoint, body)
 }
 
 func simQueryOK(t *testing.T, people *simdata.People, body string) simResponse {
 	t.Helper()
-	status, raw := simPost(t, people, http.MethodPost, body)
-	if status != http.StatusOK {
-		t.Fatalf("%s: status %d: %s", body, status, raw)
-	}
-	var resp simResponse
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return sourcetest.CallOK[simResponse](t, Simulator(people), Name, http.MethodPost, Endpoint, body)
 }
 
 func ids(resp simResponse) []int {

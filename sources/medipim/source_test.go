@@ -6,53 +6,29 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// mount serves h under a prefix, as `base_url: simulator` does, and
-// returns the job's base URL.
-func mount(t *testing.T, h http.Handler) string {
-	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle("/medipim/", http.StripPrefix("/medipim", h))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv.URL + "/medipim"
-}
-
 func newClient(job string) *httpsource.Client {
-	return httpsource.NewClient(httpsource.ClientConfig{
-		Job: job, Provider: Name,
-		Auth:  httpsource.Auth{Type: "basic", Username: "key-id", Password: "key-secret"},
-		Retry: httpsource.Retry{MaxAttempts: 1},
-	})
+	return sourcetest.Client(Name, job, httpsource.Auth{Type: "basic", Username: "key-id", Password: "key-secret"})
 }
 
 func fetchAll(t *testing.T, job httpsource.Job) ([]httpsource.Page, error) {
 	t.Helper()
-	src, err := New(job, newClient(job.Name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pages []httpsource.Page
-	err = src.Fetch(context.Background(), func(p httpsource.Page) error {
-		pages = append(pages, p)
-		return nil
-	})
-	return pages, err
+	return sourcetest.FetchAll(t, New, job, newClient(job.Name))
 }
 
 func TestSourcePagesToTheEnd(t *testing.T) {
 	people := &simdata.People{N: 1234, Seed: 3}
-	base := mount(t, Simulator(people))
+	base := sourcetest.Mount(t, Name, Simulator(people))
 	for _, tt := range []struct{ size, inFlight, pages int }{{100, 1, 13}, {250, 4, 5}, {0, 3, 5}} {
 		t.Run("size "+strconv.Itoa(tt.size), func(t *testing.T) {
 			job := httpsource.Job{Name: "mp", BaseURL: base, PageSize: tt.size, MaxInFlight: tt.inFlight, ExtractedAt: extractedAt}
@@ -98,7 +74,7 @@ func TestSourceFilterAndSortServerSide(t *testing.T) {
 		}
 	}
 	job := httpsource.Job{
-		Name: "mp", BaseURL: mount(t, Simulator(people)), PageSize: 10, MaxInFlight: 2,
+		Name: "mp", BaseURL: sourcetest.Mount(t, Name, Simulator(people)), PageSize: 10, MaxInFlight: 2,
 		Filter: map[string]any{"or": []any{map[string]any{"organization": org}, map[string]any{"id": []any{1001}}}},
 		Sort:   map[string]any{"id": "DESC"},
 	}
@@ -142,7 +118,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestSourceRequestShape(t *testing.T) {
 	rec := &recorder{next: Simulator(&simdata.People{N: 120, Seed: 1})}
-	job := httpsource.Job{Name: "mp", BaseURL: mount(t, rec), PageSize: 50, Filter: map[string]any{"not": map[string]any{"id": 1000}}}
+	job := httpsource.Job{Name: "mp", BaseURL: sourcetest.Mount(t, Name, rec), PageSize: 50, Filter: map[string]any{"not": map[string]any{"id": 1000}}}
 	if _, err := fetchAll(t, job); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +148,7 @@ func TestSourceRequestShape(t *testing.T) {
 }
 
 func TestSourceIncludeRaw(t *testing.T) {
-	job := httpsource.Job{Name: "mp", BaseURL: mount(t, Simulator(&simdata.People{N: 3, Seed: 1})), IncludeRaw: true}
+	job := httpsource.Job{Name: "mp", BaseURL: sourcetest.Mount(t, Name, Simulator(&simdata.People{N: 3, Seed: 1})), IncludeRaw: true}
 	pages, err := fetchAll(t, job)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +167,7 @@ func TestSourceSurfacesAPIError(t *testing.T) {
 	// New refuses a page size the API does not take; build the source
 	// directly to see what the API answers.
 	people := &simdata.People{N: 10, Seed: 1}
-	job := httpsource.Job{Name: "mp", BaseURL: mount(t, Simulator(people))}
+	job := httpsource.Job{Name: "mp", BaseURL: sourcetest.Mount(t, Name, Simulator(people))}
 	src := &source{job: job, client: newClient("mp"), url: job.BaseURL + Endpoint, sorting: json.RawMessage(sortJSON(false)), pageSize: 30}
 	err := src.Fetch(context.Background(), func(httpsource.Page) error { return nil })
 	var serr *httpsource.StatusError
@@ -215,7 +191,7 @@ func TestSourceDecodeErrorNamesJobAndPage(t *testing.T) {
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		sim.ServeHTTP(w, r)
 	})
-	_, err := fetchAll(t, httpsource.Job{Name: "mp", BaseURL: mount(t, h), PageSize: 10, MaxInFlight: 2})
+	_, err := fetchAll(t, httpsource.Job{Name: "mp", BaseURL: sourcetest.Mount(t, Name, h), PageSize: 10, MaxInFlight: 2})
 	want := `medipim page 2: decode response: json: cannot unmarshal string`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %v, want prefix %s", err, want)

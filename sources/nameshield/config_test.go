@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/simdata"
 )
@@ -46,28 +47,28 @@ func TestCheckConfigInvalid(t *testing.T) {
 		job  httpsource.Job
 		want []httpsource.Problem
 	}{
-		{"limit 501", httpsource.Job{PageSize: 501}, probs("page_size", "must be between 1 and 500")},
-		{"negative limit", httpsource.Job{PageSize: -1}, probs("page_size", "must be between 1 and 500")},
-		{"unknown filter", httpsource.Job{Filter: m{"name": "x"}}, probs("filter.name",
+		{"limit 501", httpsource.Job{PageSize: 501}, sourcetest.Problems("page_size", "must be between 1 and 500")},
+		{"negative limit", httpsource.Job{PageSize: -1}, sourcetest.Problems("page_size", "must be between 1 and 500")},
+		{"unknown filter", httpsource.Job{Filter: m{"name": "x"}}, sourcetest.Problems("filter.name",
 			"unknown filter; valid: created_by, customer_id, email, firstname, id, include_subsidiaries, lastname, updated_by")},
-		{"query parameter as filter", httpsource.Job{Filter: m{"limit": 10}}, probs("filter.limit",
+		{"query parameter as filter", httpsource.Job{Filter: m{"limit": 10}}, sourcetest.Problems("filter.limit",
 			"unknown filter; valid: created_by, customer_id, email, firstname, id, include_subsidiaries, lastname, updated_by")},
-		{"customer id string", httpsource.Job{Filter: m{"customer_id": "1234"}}, probs("filter.customer_id", "must be an integer")},
-		{"customer id fraction", httpsource.Job{Filter: m{"customer_id": 12.5}}, probs("filter.customer_id", "must be an integer")},
+		{"customer id string", httpsource.Job{Filter: m{"customer_id": "1234"}}, sourcetest.Problems("filter.customer_id", "must be an integer")},
+		{"customer id fraction", httpsource.Job{Filter: m{"customer_id": 12.5}}, sourcetest.Problems("filter.customer_id", "must be an integer")},
 		{"include_subsidiaries string", httpsource.Job{Filter: m{"include_subsidiaries": "yes"}},
-			probs("filter.include_subsidiaries", "must be true or false")},
-		{"email number", httpsource.Job{Filter: m{"email": 5}}, probs("filter.email", "must be a non-empty string (* is a wildcard)")},
-		{"empty firstname", httpsource.Job{Filter: m{"firstname": ""}}, probs("filter.firstname", "must be a non-empty string (* is a wildcard)")},
-		{"sort not a list", httpsource.Job{Sort: "firstname:desc"}, probs("sort", `must be a list of "field:asc" or "field:desc" strings`)},
-		{"sort entry without direction", httpsource.Job{Sort: []any{"id:asc", "firstname"}}, probs("sort[1]", `must be "field:asc" or "field:desc"`)},
-		{"sort entry not a string", httpsource.Job{Sort: []any{1}}, probs("sort[0]", `must be "field:asc" or "field:desc"`)},
-		{"sort unknown field", httpsource.Job{Sort: []any{"name:asc"}}, probs("sort[0]", `unknown field "name"; sortable: `+fields)},
-		{"sort bad direction", httpsource.Job{Sort: []any{"email:DESC"}}, probs("sort[0]", `direction must be asc or desc, got "DESC"`)},
+			sourcetest.Problems("filter.include_subsidiaries", "must be true or false")},
+		{"email number", httpsource.Job{Filter: m{"email": 5}}, sourcetest.Problems("filter.email", "must be a non-empty string (* is a wildcard)")},
+		{"empty firstname", httpsource.Job{Filter: m{"firstname": ""}}, sourcetest.Problems("filter.firstname", "must be a non-empty string (* is a wildcard)")},
+		{"sort not a list", httpsource.Job{Sort: "firstname:desc"}, sourcetest.Problems("sort", `must be a list of "field:asc" or "field:desc" strings`)},
+		{"sort entry without direction", httpsource.Job{Sort: []any{"id:asc", "firstname"}}, sourcetest.Problems("sort[1]", `must be "field:asc" or "field:desc"`)},
+		{"sort entry not a string", httpsource.Job{Sort: []any{1}}, sourcetest.Problems("sort[0]", `must be "field:asc" or "field:desc"`)},
+		{"sort unknown field", httpsource.Job{Sort: []any{"name:asc"}}, sourcetest.Problems("sort[0]", `unknown field "name"; sortable: `+fields)},
+		{"sort bad direction", httpsource.Job{Sort: []any{"email:DESC"}}, sourcetest.Problems("sort[0]", `direction must be asc or desc, got "DESC"`)},
 		{"every problem at once, filters in key order", httpsource.Job{
 			PageSize: 1000,
 			Filter:   m{"lastname": 1, "customer_id": "x", "bogus": true},
 			Sort:     []any{"phone:up"},
-		}, probs(
+		}, sourcetest.Problems(
 			"page_size", "must be between 1 and 500",
 			"filter.bogus", "unknown filter; valid: created_by, customer_id, email, firstname, id, include_subsidiaries, lastname, updated_by",
 			"filter.customer_id", "must be an integer",
@@ -146,13 +147,4 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("New error = %v, want %s", err, want)
 	}
-}
-
-// probs builds the want list from path, message pairs.
-func probs(pathMessage ...string) []httpsource.Problem {
-	var ps []httpsource.Problem
-	for i := 0; i < len(pathMessage); i += 2 {
-		ps = append(ps, httpsource.Problem{Path: pathMessage[i], Message: pathMessage[i+1]})
-	}
-	return ps
 }

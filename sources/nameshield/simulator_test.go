@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/sources/simdata"
 )
 
@@ -19,35 +19,12 @@ import (
 // built-in `base_url: simulator` mounts every provider.
 func simGet(t *testing.T, sim http.Handler, method, query string) (int, []byte) {
 	t.Helper()
-	srv := httptest.NewServer(http.StripPrefix("/nameshield", sim))
-	defer srv.Close()
-	req, err := http.NewRequest(method, srv.URL+"/nameshield"+Endpoint+"?"+query, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var raw json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
-		t.Fatalf("%s %s: decode: %v", method, query, err)
-	}
-	return resp.StatusCode, raw
+	return sourcetest.Call(t, sim, Name, method, Endpoint+"?"+query, "")
 }
 
 func simList(t *testing.T, sim http.Handler, query string) simResponse {
 	t.Helper()
-	status, raw := simGet(t, sim, http.MethodGet, query)
-	if status != http.StatusOK {
-		t.Fatalf("%s: status %d: %s", query, status, raw)
-	}
-	var resp simResponse
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return sourcetest.CallOK[simResponse](t, sim, Name, http.MethodGet, Endpoint+"?"+query, "")
 }
 
 func TestSimulatorRendersLikeTheDocs(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -14,42 +13,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// mount serves h under a prefix, as `base_url: simulator` does, and
-// returns the job's base URL.
-func mount(t *testing.T, h http.Handler) string {
-	t.Helper()
-	mux := http.NewServeMux()
-	mux.Handle("/nameshield/", http.StripPrefix("/nameshield", h))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv.URL + "/nameshield"
-}
-
 func newClient(job string) *httpsource.Client {
-	return httpsource.NewClient(httpsource.ClientConfig{
-		Job: job, Provider: Name,
-		Auth:  httpsource.Auth{Type: "bearer", Token: "tok"},
-		Retry: httpsource.Retry{MaxAttempts: 1},
-	})
+	return sourcetest.Client(Name, job, httpsource.Auth{Type: "bearer", Token: "tok"})
 }
 
 func fetchAll(t *testing.T, job httpsource.Job) ([]httpsource.Page, error) {
 	t.Helper()
-	src, err := New(job, newClient(job.Name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pages []httpsource.Page
-	err = src.Fetch(context.Background(), func(p httpsource.Page) error {
-		pages = append(pages, p)
-		return nil
-	})
-	return pages, err
+	return sourcetest.FetchAll(t, New, job, newClient(job.Name))
 }
 
 func users(pages []httpsource.Page) []schema.User {
@@ -65,7 +41,7 @@ func TestSourcePagesToTheEnd(t *testing.T) {
 	// The source sorts on id by default, so the listing is in UUID order.
 	byID := people.All()
 	slices.SortFunc(byID, func(a, b simdata.Person) int { return strings.Compare(a.UUID, b.UUID) })
-	base := mount(t, Simulator(people))
+	base := sourcetest.Mount(t, Name, Simulator(people))
 	extracted := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // after every simulated expiry but 2050
 	for _, tt := range []struct{ limit, inFlight, pages int }{{100, 1, 13}, {250, 4, 5}, {0, 2, 3}} {
 		t.Run("limit "+strconv.Itoa(tt.limit), func(t *testing.T) {
@@ -113,7 +89,7 @@ func TestSourceFiltersServerSide(t *testing.T) {
 	slices.Sort(want)
 	slices.Reverse(want)
 	job := httpsource.Job{
-		Name: "ns", BaseURL: mount(t, Simulator(people)), PageSize: 3, MaxInFlight: 3,
+		Name: "ns", BaseURL: sourcetest.Mount(t, Name, Simulator(people)), PageSize: 3, MaxInFlight: 3,
 		Filter: map[string]any{"customer_id": org, "email": "*@EXAMPLE.com"},
 		Sort:   []any{"email:desc"},
 	}
@@ -147,7 +123,7 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestSourceRequestShape(t *testing.T) {
 	rec := &recorder{next: Simulator(&simdata.People{N: 25, Seed: 1})}
 	job := httpsource.Job{
-		Name: "ns", BaseURL: mount(t, rec), PageSize: 10,
+		Name: "ns", BaseURL: sourcetest.Mount(t, Name, rec), PageSize: 10,
 		Filter: map[string]any{"include_subsidiaries": false, "firstname": "J*"},
 		Sort:   []any{"created_at:desc"},
 	}
@@ -184,7 +160,7 @@ func TestSourceRequestShape(t *testing.T) {
 }
 
 func TestSourceIncludeRaw(t *testing.T) {
-	job := httpsource.Job{Name: "ns", BaseURL: mount(t, Simulator(&simdata.People{N: 3, Seed: 1})), IncludeRaw: true}
+	job := httpsource.Job{Name: "ns", BaseURL: sourcetest.Mount(t, Name, Simulator(&simdata.People{N: 3, Seed: 1})), IncludeRaw: true}
 	pages, err := fetchAll(t, job)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +176,7 @@ func TestSourceIncludeRaw(t *testing.T) {
 func TestSourceSurfacesAPIError(t *testing.T) {
 	// New refuses a limit over 500; build the source directly to see what
 	// the API answers.
-	base := mount(t, Simulator(&simdata.People{N: 10, Seed: 1}))
+	base := sourcetest.Mount(t, Name, Simulator(&simdata.People{N: 10, Seed: 1}))
 	src := &source{job: httpsource.Job{Name: "ns"}, client: newClient("ns"), url: base + Endpoint,
 		query: url.Values{"limit": {"501"}}, limit: 501}
 	err := src.Fetch(context.Background(), func(httpsource.Page) error { return nil })
@@ -223,7 +199,7 @@ func TestSourceDecodeErrorNamesJobAndPage(t *testing.T) {
 		}
 		sim.ServeHTTP(w, r)
 	})
-	_, err := fetchAll(t, httpsource.Job{Name: "ns", BaseURL: mount(t, h), PageSize: 10, MaxInFlight: 2})
+	_, err := fetchAll(t, httpsource.Job{Name: "ns", BaseURL: sourcetest.Mount(t, Name, h), PageSize: 10, MaxInFlight: 2})
 	want := `nameshield page 2: results[0]: user x: expires_at: parsing time "soon"`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %v, want prefix %s", err, want)

@@ -1,0 +1,57 @@
+package httpsource
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/saas-export/export/schema"
+)
+
+// NormalizeRecords normalizes a page's decoded records in order. An error
+// names the record by its position in the page's results: "results[3]: ...".
+func NormalizeRecords[R any](recs []R, normalize func(*R) (schema.User, error)) ([]schema.User, error) {
+	users := make([]schema.User, len(recs))
+	for i := range recs {
+		u, err := normalize(&recs[i])
+		if err != nil {
+			return nil, fmt.Errorf("results[%d]: %w", i, err)
+		}
+		users[i] = u
+	}
+	return users, nil
+}
+
+// NormalizeRaw is NormalizeRecords for a job with include_raw: it decodes
+// each raw record into an R, normalizes it and keeps the record's JSON,
+// compacted, in User.Raw. An error names the record as NormalizeRecords
+// does: "results[3]: decode record: ...", or the error of normalize.
+func NormalizeRaw[R any](raws []json.RawMessage, normalize func(*R) (schema.User, error)) ([]schema.User, error) {
+	users := make([]schema.User, len(raws))
+	for i, raw := range raws {
+		u, err := normalizeRaw(raw, normalize)
+		if err != nil {
+			return nil, fmt.Errorf("results[%d]: %w", i, err)
+		}
+		users[i] = u
+	}
+	return users, nil
+}
+
+func normalizeRaw[R any](raw json.RawMessage, normalize func(*R) (schema.User, error)) (schema.User, error) {
+	var rec R
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return schema.User{}, fmt.Errorf("decode record: %w", err)
+	}
+	u, err := normalize(&rec)
+	if err != nil {
+		return schema.User{}, err
+	}
+	var buf bytes.Buffer
+	// Compact so the raw column does not depend on the API's whitespace.
+	if err := json.Compact(&buf, raw); err != nil {
+		return schema.User{}, fmt.Errorf("compact record: %w", err)
+	}
+	u.Raw = buf.Bytes()
+	return u, nil
+}
