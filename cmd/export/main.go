@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"golang.org/x/term"
 )
 
 // Exit codes, as the contract fixes them.
@@ -44,11 +46,17 @@ Exit codes: 0 all jobs succeeded, 1 a job failed, 2 bad usage or config, 130 int
 type env struct {
 	stdout, stderr io.Writer
 	lookup         func(string) (string, bool)
+	// stderrIsTerminal: stderr is a terminal, so a run may draw progress
+	// bars on it. Only main can tell, from the real *os.File.
+	stderrIsTerminal bool
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv})
+	code := run(ctx, os.Args[1:], env{
+		stdout: os.Stdout, stderr: os.Stderr, lookup: os.LookupEnv,
+		stderrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+	})
 	stop()
 	os.Exit(code)
 }

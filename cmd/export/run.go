@@ -35,7 +35,8 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	log, err := newLogger(e.stderr, *logFormat)
+	logs := &logWriter{w: e.stderr} // above the progress bars while they are drawn
+	log, err := newLogger(logs, *logFormat)
 	if err != nil {
 		return usageError(e, err)
 	}
@@ -61,7 +62,15 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 	if *dryRun {
 		return printPlan(e, cfg, opts, *output)
 	}
+	var progress *bars
+	if wantBars(e) && (*output == "text" || *output == "json") {
+		progress = newBars(e.stderr, logs, wantColor(e))
+		opts.Progress = progress
+	}
 	sum, err := pipeline.Run(ctx, cfg, opts)
+	if progress != nil {
+		progress.Close() // the bars are done before anything else is printed
+	}
 	if err != nil {
 		return usageError(e, err)
 	}
