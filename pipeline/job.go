@@ -100,9 +100,7 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manife
 
 	var total schema.Null[int64]
 	err = src.Fetch(ctx, func(p httpsource.Page) error {
-		if p.Total.Valid {
-			total = p.Total
-		}
+		total = p.Total // the latest page's word is final (a Sequence's totals grow)
 		r.stamp(job, p.Users)
 		m.Records += int64(len(p.Users))
 		if err := out.write(p.Users, total); err != nil {
