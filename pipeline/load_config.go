@@ -343,7 +343,9 @@ func (d *decoder) applyProvider(item value, m map[string]value, j *Job, p source
 	if !m["page_size"].present() {
 		j.PageSize = p.PageSize.Default
 	}
-	if !m["rate_limit"].present() {
+	// The documented limits protect the real APIs; the built-in simulator
+	// needs none, and the default jobs.yaml should not wait for one.
+	if !m["rate_limit"].present() && j.BaseURL != SimulatorURL {
 		j.RateLimit = p.DefaultRate
 	}
 	d.wireFormat(m["wire_format"], j, p)

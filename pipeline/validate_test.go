@@ -384,7 +384,7 @@ jobs:
 		`jobs.yaml:18:18: jobs[2].wire_format: expected one of json, xml, got "yaml"`,
 	})
 
-	cfg, err := parse("jobs.yaml", []byte("version: 1\njobs: [{name: a, provider: fake, base_url: simulator}]\n"), nil,
+	cfg, err := parse("jobs.yaml", []byte("version: 1\njobs: [{name: a, provider: fake, base_url: https://fake.example}]\n"), nil,
 		[]sources.Provider{{Name: "fake", PageSize: httpsource.PageSizes{Default: 7}, DefaultRate: httpsource.Rate{N: 1, Per: time.Second}}})
 	if err != nil {
 		t.Fatalf("a provider without CheckConfig: %v", err)
@@ -420,5 +420,26 @@ func TestWireFormatDefaultsToTheProvidersFirst(t *testing.T) {
 	}
 	if got := cfg.Jobs[1].SourceJob("u", time.Time{}).WireFormat; got != "xml" {
 		t.Errorf("SourceJob wire format %q", got)
+	}
+}
+
+// TestSimulatorJobsHaveNoRateLimitUnlessSet: the documented limits protect
+// real APIs; a job against the built-in simulator runs unpaced by default.
+func TestSimulatorJobsHaveNoRateLimitUnlessSet(t *testing.T) {
+	p := sources.Provider{Name: "p", DefaultBaseURL: "https://p.example", DefaultRate: httpsource.Rate{N: 1, Per: time.Minute}}
+	cfg, err := parse("jobs.yaml", []byte(`version: 1
+jobs:
+  - {name: real, provider: p}
+  - {name: sim, provider: p, base_url: simulator}
+  - {name: paced, provider: p, base_url: simulator, rate_limit: 5/1s}
+`), nil, []sources.Provider{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []httpsource.Rate{{N: 1, Per: time.Minute}, {}, {N: 5, Per: time.Second}}
+	for i, j := range cfg.Jobs {
+		if j.RateLimit != want[i] {
+			t.Errorf("%s: rate %v, want %v", j.Name, j.RateLimit, want[i])
+		}
 	}
 }
