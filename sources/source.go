@@ -7,6 +7,7 @@ import (
 	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/medipim"
 	"github.com/saas-export/export/sources/nameshield"
+	"github.com/saas-export/export/sources/requestor"
 )
 
 // Provider describes one SaaS API.
@@ -18,6 +19,7 @@ func All() []Provider {
 	return []Provider{
 		medipim.Provider(),
 		nameshield.Provider(),
+		requestor.Provider(),
 	}
 }
 

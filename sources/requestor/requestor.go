@@ -1,0 +1,77 @@
+// Package requestor exports users from the Requestor API
+// (POST {base_url}/api/Account/GetUsers), in its JSON or its XML wire
+// format, and simulates that endpoint in both.
+package requestor
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// Descriptor values for the registry.
+const (
+	Name = "requestor"
+	// DefaultBaseURL is empty: every customer has its own Requestor host,
+	// so every job must set base_url.
+	DefaultBaseURL = ""
+	Method         = http.MethodPost
+	Endpoint       = "/api/Account/GetUsers"
+
+	// DefaultPageSize is the page size of the docs' example response.
+	DefaultPageSize = 200
+	// MaxPageSize is our own bound: the docs state none. A page of 1000
+	// users is about 3 MB of XML as the docs lay it out, small enough to
+	// hold in memory, and few enough users for one request to the API.
+	MaxPageSize = 1000
+
+	// SortSyntax is empty: the API has no sort parameter.
+	SortSyntax = ""
+)
+
+// The wire formats a job may choose, JSON the default.
+const (
+	WireJSON = "json"
+	WireXML  = "xml"
+)
+
+// DefaultRate is a conservative guess, 60 requests a minute: the docs
+// state no rate limit, and each customer's host may be small.
+func DefaultRate() httpsource.Rate { return httpsource.Rate{N: 60, Per: time.Minute} }
+
+// AuthKinds returns the auth types a job may use. The docs leave
+// authentication to each installation, so every kind is offered.
+func AuthKinds() []string { return []string{"basic", "bearer", "header"} }
+
+// WireFormats returns the encodings the API speaks, the default first.
+func WireFormats() []string { return []string{WireJSON, WireXML} }
+
+// Filters documents the UsersFilterPost members a job's filter may set,
+// under the API's own names.
+func Filters() []httpsource.FilterDoc {
+	const date = "RFC 3339 or YYYY-MM-DD (midnight UTC)"
+	return []httpsource.FilterDoc{
+		{Key: "UserName", Type: "string", Doc: "users with this user name"},
+		{Key: "Email", Type: "string", Doc: "users with this email"},
+		{Key: "IsEndUser", Type: "bool", Doc: "end users (true) or the others (false)"},
+		{Key: "IsSmartUser", Type: "bool", Doc: "smart users (true) or the others (false)"},
+		{Key: "IsOperator", Type: "bool", Doc: "operators (true) or the others (false)"},
+		{Key: "IsSuperOperator", Type: "bool", Doc: "super operators (true) or the others (false)"},
+		{Key: "IsAdministrator", Type: "bool", Doc: "administrators (true) or the others (false)"},
+		{Key: "CustomerId", Type: "integer", Doc: "users of this customer"},
+		{Key: "LastUpdatedDateFromUtc", Type: "date", Doc: "users last updated at or after this time; " + date},
+		{Key: "LastUpdatedDateUntilUtc", Type: "date", Doc: "users last updated at or before this time; " + date},
+	}
+}
+
+// Provider describes Requestor for the registry.
+func Provider() httpsource.Provider {
+	return httpsource.Provider{
+		Name: Name, DefaultBaseURL: DefaultBaseURL, Method: Method, Endpoint: Endpoint,
+		DefaultRate: DefaultRate(),
+		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize},
+		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax, WireFormats: WireFormats(),
+		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
+	}
+}
