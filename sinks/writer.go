@@ -29,8 +29,8 @@ type WriterOptions struct {
 	// limit.
 	MaxRowsPerFile int64
 	// ExpectedRows is how many rows the source announced, if it did. When
-	// they fit in one file, that file is named users.<ext> rather than
-	// users-00001.<ext>.
+	// they are known not to fit in one file, the files are numbered from
+	// users-00001.<ext>; otherwise the first is users.<ext>.
 	ExpectedRows schema.Null[int64]
 }
 
@@ -38,12 +38,12 @@ type WriterOptions struct {
 // under a folder of a store, and commits them together.
 //
 // Files are named when they are created, because a store such as S3
-// needs the key before the first byte: users.<ext> when ExpectedRows is
-// known and fits in MaxRowsPerFile, else users-00001.<ext>,
-// users-00002.<ext>, and so on. If more rows than expected arrive after
-// users.<ext> was named, the files that follow are users-00002.<ext>, ...
-// A writer that received no rows writes one empty file, users.<ext>, at
-// Finish, when it is known to be the only one.
+// needs the key before the first byte: users.<ext> unless ExpectedRows
+// is known and exceeds MaxRowsPerFile, then users-00001.<ext>,
+// users-00002.<ext>, and so on. If more rows arrive than fit after
+// users.<ext> was named (the total was unknown or wrong), the files that
+// follow are users-00002.<ext>, ... A writer that received no rows writes
+// one empty file, users.<ext>, at Finish.
 //
 // Use: Write any number of times, Finish, Commit; call Abort on any error
 // (or always, deferred: it does nothing after a successful Commit). A
@@ -244,9 +244,12 @@ func (w *Writer) singleName() string {
 	return "users." + w.format.Ext() + w.comp.suffix
 }
 
+// expectOneFile guesses one file unless the source announced more rows
+// than fit: most listings fit, and the contract's plain users.<ext> is
+// what readers of a small export look for.
 func (w *Writer) expectOneFile() bool {
 	e := w.opts.ExpectedRows
-	return e.Valid && (w.opts.MaxRowsPerFile == 0 || e.V <= w.opts.MaxRowsPerFile)
+	return !e.Valid || w.opts.MaxRowsPerFile == 0 || e.V <= w.opts.MaxRowsPerFile
 }
 
 // openFile creates the object for the next file and makes it current.

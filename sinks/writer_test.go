@@ -112,7 +112,7 @@ func TestWriterRotation(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			root := t.TempDir()
 			rows := realisticRows(25)
-			infos := writeAll(t, NewLocalStore(root), format, WriterOptions{MaxRowsPerFile: 10}, rows, 7)
+			infos := writeAll(t, NewLocalStore(root), format, WriterOptions{MaxRowsPerFile: 10, ExpectedRows: schema.Some[int64](25)}, rows, 7)
 			ext := mustFormat(t, format, FormatOptions{}).Ext()
 			wantNames := []string{"users-00001." + ext, "users-00002." + ext, "users-00003." + ext}
 			wantRows := []int64{10, 10, 5}
@@ -169,14 +169,16 @@ func TestWriterNaming(t *testing.T) {
 		{"fewer than expected", WriterOptions{MaxRowsPerFile: 10, ExpectedRows: known(8)}, 3,
 			map[string]int64{"users.jsonl": 3}},
 		{"unknown", WriterOptions{MaxRowsPerFile: 10}, 5,
-			map[string]int64{"users-00001.jsonl": 5}},
+			map[string]int64{"users.jsonl": 5}},
 		{"unknown, exactly full", WriterOptions{MaxRowsPerFile: 10}, 10,
-			map[string]int64{"users-00001.jsonl": 10}},
+			map[string]int64{"users.jsonl": 10}},
+		{"unknown, more than a file", WriterOptions{MaxRowsPerFile: 10}, 15,
+			map[string]int64{"users.jsonl": 10, "users-00002.jsonl": 5}},
 		{"unknown, no rows", WriterOptions{MaxRowsPerFile: 10}, 0,
 			map[string]int64{"users.jsonl": 0}},
 		{"gzip", WriterOptions{Compression: "gzip", ExpectedRows: known(3)}, 3,
 			map[string]int64{"users.jsonl.gz": 3}},
-		{"zstd rotated", WriterOptions{Compression: "zstd", MaxRowsPerFile: 2}, 3,
+		{"zstd rotated", WriterOptions{Compression: "zstd", MaxRowsPerFile: 2, ExpectedRows: known(3)}, 3,
 			map[string]int64{"users-00001.jsonl.zst": 2, "users-00002.jsonl.zst": 1}},
 	}
 	for _, tt := range tests {
@@ -419,7 +421,7 @@ func TestWriterEncoderErrorLeavesNothing(t *testing.T) {
 	f := failingFormat{mustFormat(t, FormatParquet, FormatOptions{})}
 	w := NewWriter(context.Background(), NewLocalStore(root), "job", f, schema.V1(false), WriterOptions{MaxRowsPerFile: 10})
 	err := w.Write(realisticRows(15)) // the first file is finished on rotation, and fails
-	if err == nil || !strings.Contains(err.Error(), "job/users-00001.parquet") || !strings.Contains(err.Error(), "footer failed") {
+	if err == nil || !strings.Contains(err.Error(), "job/users.parquet") || !strings.Contains(err.Error(), "footer failed") {
 		t.Errorf("Write = %v, want the footer error naming the file", err)
 	}
 	if err := w.Finish(); err == nil {

@@ -5,6 +5,7 @@ package sources
 
 import (
 	"github.com/saas-export/export/sources/httpsource"
+	"github.com/saas-export/export/sources/mctime"
 	"github.com/saas-export/export/sources/medipim"
 	"github.com/saas-export/export/sources/nameshield"
 	"github.com/saas-export/export/sources/requestor"
@@ -17,6 +18,7 @@ type Provider = httpsource.Provider
 // values, so a caller may modify what it gets.
 func All() []Provider {
 	return []Provider{
+		mctime.Provider(),
 		medipim.Provider(),
 		nameshield.Provider(),
 		requestor.Provider(),

@@ -1,0 +1,127 @@
+package mctime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// source exports the job's listings one after the other: the active users,
+// the inactive ones, or both in that order.
+type source struct {
+	listings []httpsource.Pager
+	inFlight int
+}
+
+// listing pages through GET /users for the active or the inactive users;
+// the filter is the same on every page, only page changes.
+type listing struct {
+	job    httpsource.Job
+	client *httpsource.Client
+	url    string
+	query  url.Values // the filter and inactive; page is set per page
+	active bool
+	scope  string // the filter's ids and organization, for a 401; "" for none
+}
+
+// New returns the job's source. It refuses a job that CheckConfig rejects,
+// so a caller that skipped the check cannot send a malformed query.
+func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	p, problems := parseJob(job)
+	if len(problems) > 0 {
+		return nil, httpsource.ProblemsError(Name, problems)
+	}
+	s := &source{inFlight: max(job.MaxInFlight, 1)}
+	for _, active := range p.actives {
+		query := maps.Clone(p.query)
+		// Sent for the active listing too, although it is the default, so
+		// that every request and error says which listing it belongs to.
+		query.Set("inactive", strconv.FormatBool(!active))
+		s.listings = append(s.listings, &listing{
+			job: job, client: client, url: job.BaseURL + Endpoint,
+			query: query, active: active, scope: p.scope,
+		})
+	}
+	return s, nil
+}
+
+// Fetch streams every page of each listing in order, up to the job's
+// MaxInFlight at once.
+//
+// A user already emitted is left out of later pages. The API has no sort
+// order, so a user added or removed during the export shifts the others
+// between pages, and a user whose validTo passes during the export moves
+// from the active listing to the inactive one; either would otherwise be
+// exported twice. The set of ids seen lives for one Fetch.
+func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
+	seen := map[string]struct{}{}
+	return httpsource.Sequence(ctx, s.listings, s.inFlight, func(p httpsource.Page) error {
+		p.Users = unseen(p.Users, seen)
+		return emit(p)
+	})
+}
+
+// unseen returns the users whose ids are not in seen, and adds them to it.
+func unseen(users []schema.User, seen map[string]struct{}) []schema.User {
+	kept := users[:0] // in place: the page was decoded for this call alone
+	for _, u := range users {
+		if _, dup := seen[u.ID]; !dup {
+			seen[u.ID] = struct{}{}
+			kept = append(kept, u)
+		}
+	}
+	return kept
+}
+
+// FetchPage requests page index+1 of the listing: httpsource numbers pages
+// from 0, McTime from 1.
+func (l *listing) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
+	resp, err := l.client.Do(ctx, httpsource.Request{
+		Method: Method,
+		URL:    l.pageURL(index),
+		Header: http.Header{"Accept": {"application/json"}},
+		Page:   index,
+	})
+	if err != nil {
+		return httpsource.Page{}, l.refused(err) // names provider and page; the pipeline adds the job
+	}
+	page, err := decodePage(l.job, resp.Body, index, l.active)
+	if err != nil {
+		return httpsource.Page{}, fmt.Errorf("%s page %d (%s): %w", Name, index, l.name(), err)
+	}
+	return page, nil
+}
+
+func (l *listing) pageURL(index int) string {
+	q := maps.Clone(l.query) // Set below replaces, never modifies, a shared slice
+	q.Set("page", strconv.Itoa(index+1))
+	return l.url + "?" + q.Encode()
+}
+
+// name says which listing this is, for errors.
+func (l *listing) name() string {
+	if l.active {
+		return "active users"
+	}
+	return "inactive users"
+}
+
+// refused explains a 401 to a job that asks for given ids or an
+// organization: McTime answers 401 when the API key may not see one of
+// them, not only for a bad key, and the client's hint only names the key.
+// The *httpsource.StatusError stays wrapped for errors.As.
+func (l *listing) refused(err error) error {
+	var serr *httpsource.StatusError
+	if l.scope == "" || !errors.As(err, &serr) || serr.Status != http.StatusUnauthorized {
+		return err
+	}
+	return fmt.Errorf("%s: the API refused %s (HTTP 401): the API key may not see what the filter asks for, "+
+		"or the key itself is wrong: %w", Name, l.scope, err)
+}
