@@ -5,6 +5,7 @@ package sources
 
 import (
 	"github.com/saas-export/export/sources/httpsource"
+	"github.com/saas-export/export/sources/kare"
 	"github.com/saas-export/export/sources/mctime"
 	"github.com/saas-export/export/sources/medipim"
 	"github.com/saas-export/export/sources/nameshield"
@@ -18,6 +19,7 @@ type Provider = httpsource.Provider
 // values, so a caller may modify what it gets.
 func All() []Provider {
 	return []Provider{
+		kare.Provider(),
 		mctime.Provider(),
 		medipim.Provider(),
 		nameshield.Provider(),

@@ -1,0 +1,167 @@
+package kare
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// response is the list envelope; T is record on the hot path, or
+// json.RawMessage when the job keeps each record's raw JSON. pagination
+// only echoes the request.
+type response[T any] struct {
+	Data       []T    `json:"data"`
+	TotalCount *int64 `json:"totalCount"`
+}
+
+// record is the part of a user that has a column. Pointers tell null and
+// absent apart from zero values. Everything else (type, permissions,
+// profession, diplomas, userRules, stats, ...) reaches the output only
+// through raw.
+type record struct {
+	ID        *int64  `json:"id"`
+	Key       *string `json:"key"`
+	FirstName *string `json:"firstName"`
+	LastName  *string `json:"lastName"`
+	Email     *string `json:"email"`
+	Phone     *string `json:"phone"`
+	Lang      *string `json:"lang"`
+	CreatedAt *string `json:"createdAt"`
+	UpdatedAt *string `json:"updatedAt"`
+	DeletedAt *string `json:"deletedAt"`
+	// extend=organization adds the organization, in a shape the docs do
+	// not give: an organization object with an id, or an organizationId.
+	Organization *struct {
+		ID *idText `json:"id"`
+	} `json:"organization"`
+	OrganizationID *idText `json:"organizationId"`
+}
+
+// idText is an id sent as a JSON number or string, kept as its text: the
+// organization's id type is not documented.
+type idText string
+
+func (t *idText) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = idText(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("organization id must be a number or a string, got %s", b)
+	}
+	*t = idText(n)
+	return nil
+}
+
+// decodePage decodes and normalizes page index of a listing paged by size.
+// Errors do not name the job or page: the caller adds them. Without
+// totalCount (only sent on includeCount=true), a short page ends the
+// listing.
+func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Page, error) {
+	users, total, err := decodeUsers(job, body)
+	if err != nil {
+		return httpsource.Page{}, err
+	}
+	return httpsource.NumberedPage(users, total, index, size), nil
+}
+
+// decodeUsers decodes a response and normalizes its records, keeping each
+// record's JSON when the job asks for raw.
+func decodeUsers(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
+	norm := func(rec *record) (schema.User, error) { return normalize(job, rec) }
+	if job.IncludeRaw {
+		var resp response[json.RawMessage]
+		if err := json.Unmarshal(body, &resp); err != nil {
+			return nil, nil, fmt.Errorf("decode response: %w", err)
+		}
+		users, err := httpsource.NormalizeRaw(resp.Data, norm)
+		return users, resp.TotalCount, err
+	}
+	var resp response[record]
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, nil, fmt.Errorf("decode response: %w", err)
+	}
+	users, err := httpsource.NormalizeRecords(resp.Data, norm)
+	return users, resp.TotalCount, err
+}
+
+// normalize maps a record to schema v1. The API has one phone number, so
+// phones is that one number, or null when it sends none. A user is active
+// unless deletedAt is set (the contract).
+func normalize(job httpsource.Job, rec *record) (schema.User, error) {
+	if rec.ID == nil {
+		return schema.User{}, errors.New("record has no id")
+	}
+	id := strconv.FormatInt(*rec.ID, 10)
+	u := schema.User{
+		Provider:       Name,
+		Job:            job.Name,
+		ID:             id,
+		Key:            nullable(rec.Key),
+		FirstName:      nullable(rec.FirstName),
+		LastName:       nullable(rec.LastName),
+		Email:          nullable(rec.Email),
+		Phone:          nullable(rec.Phone),
+		Language:       nullable(rec.Lang),
+		OrganizationID: organizationID(rec),
+		ExtractedAt:    job.ExtractedAt,
+	}
+	u.FullName = schema.FullName(schema.Null[string]{}, u.FirstName, u.LastName)
+	if rec.Phone != nil {
+		u.Phones = []string{*rec.Phone}
+	}
+	var err error
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *schema.Null[time.Time]
+	}{
+		{"createdAt", rec.CreatedAt, &u.CreatedAt},
+		{"updatedAt", rec.UpdatedAt, &u.UpdatedAt},
+		{"deletedAt", rec.DeletedAt, &u.DeletedAt},
+	} {
+		if *f.out, err = parseTime(f.in); err != nil {
+			return schema.User{}, fmt.Errorf("user %s: %s: %w", id, f.name, err)
+		}
+	}
+	u.Active = schema.Some(!u.DeletedAt.Valid)
+	return u, nil
+}
+
+// organizationID prefers the organization object's id to organizationId.
+func organizationID(rec *record) schema.Null[string] {
+	switch {
+	case rec.Organization != nil && rec.Organization.ID != nil:
+		return schema.Some(string(*rec.Organization.ID))
+	case rec.OrganizationID != nil:
+		return schema.Some(string(*rec.OrganizationID))
+	}
+	return schema.Null[string]{}
+}
+
+func nullable(s *string) schema.Null[string] {
+	if s == nil {
+		return schema.Null[string]{}
+	}
+	return schema.Some(*s)
+}
+
+// parseTime reads an RFC 3339 time into UTC to the microsecond; null and
+// "" are no time (deletedAt is null for a user not deleted).
+func parseTime(s *string) (schema.Null[time.Time], error) {
+	if s == nil || *s == "" {
+		return schema.Null[time.Time]{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return schema.Null[time.Time]{}, err
+	}
+	return schema.SomeTime(t), nil
+}

@@ -1,0 +1,81 @@
+package kare
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// source exports the job's listings one after the other (see the package
+// doc on deleted users).
+type source struct {
+	listings    []httpsource.Pager
+	maxInFlight int
+}
+
+// listing pages through GET /users/v1/rs with one fixed query; only page
+// changes between requests.
+type listing struct {
+	job    httpsource.Job
+	client *httpsource.Client
+	url    string
+	query  url.Values // filters, extend, whereIsDeleted, pageSize and includeCount
+	size   int
+}
+
+// New returns the job's source. It refuses a job that CheckConfig rejects,
+// so a caller that skipped the check cannot send a malformed query.
+func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	queries, problems := parseJob(job)
+	if len(problems) > 0 {
+		return nil, httpsource.ProblemsError(Name, problems)
+	}
+	size := job.PageSize
+	if size == 0 {
+		size = DefaultPageSize
+	}
+	s := &source{maxInFlight: max(job.MaxInFlight, 1)}
+	for _, q := range queries {
+		q.Set("pageSize", strconv.Itoa(size))
+		q.Set("includeCount", "true") // else no totalCount: no page count, no concurrent pages
+		s.listings = append(s.listings, &listing{job: job, client: client, url: job.BaseURL + Endpoint, query: q, size: size})
+	}
+	return s, nil
+}
+
+// Fetch streams every page of each listing in order, up to the job's
+// MaxInFlight pages at once; totals add up across listings.
+func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
+	return httpsource.Sequence(ctx, s.listings, s.maxInFlight, emit)
+}
+
+// FetchPage requests page index: the API's page index+1.
+func (l *listing) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
+	resp, err := l.client.Do(ctx, httpsource.Request{
+		Method: Method,
+		URL:    l.pageURL(index),
+		Header: http.Header{"Accept": {"application/json"}},
+		Page:   index,
+	})
+	if err != nil {
+		return httpsource.Page{}, err // names provider, page and URL; the pipeline adds the job
+	}
+	page, err := decodePage(l.job, resp.Body, index, l.size)
+	if err != nil {
+		// The query tells the listings apart: their page numbers overlap.
+		return httpsource.Page{}, fmt.Errorf("%s page %d (whereIsDeleted=%s): %w",
+			Name, index, l.query.Get("whereIsDeleted"), err)
+	}
+	return page, nil
+}
+
+func (l *listing) pageURL(index int) string {
+	q := maps.Clone(l.query) // Set below replaces, never modifies, a shared slice
+	q.Set("page", strconv.Itoa(index+1))
+	return l.url + "?" + q.Encode()
+}
