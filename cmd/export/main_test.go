@@ -141,3 +141,38 @@ func TestSchemaAthenaNamesEveryColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateCatchesProviderFilterMistakes: each provider's own rules are
+// config errors with positions, before any request is sent.
+func TestValidateCatchesProviderFilterMistakes(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "jobs.yaml", `version: 1
+jobs:
+  - name: m
+    provider: mctime
+    filter: {roles: [employee, janitor]}
+  - name: k
+    provider: kare
+    filter: {whereColour: blue}
+  - name: p
+    provider: medipim
+    page_size: 30
+  - name: n
+    provider: nameshield
+    page_size: 501
+`)
+	code, _, stderr := runCmd(t, nil, "validate", "-c", cfg)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		`jobs.yaml:5:32: jobs[0].filter.roles[1]: unknown role "janitor"`,
+		`jobs.yaml:8:27: jobs[1].filter.whereColour: unknown filter`,
+		`jobs.yaml:11:16: jobs[2].page_size: must be one of 10, 50, 100 or 250`,
+		`jobs.yaml:14:16: jobs[3].page_size: must be between 1 and 500`,
+		"4 problem(s)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
