@@ -129,6 +129,28 @@ type Null[T any] struct {
 // Some returns a present value.
 func Some[T any](v T) Null[T] { return Null[T]{V: v, Valid: true} }
 
+// FromPtr is the value p points to, or null when p is nil: how JSON
+// decoding into pointer fields tells null and absent from a value.
+func FromPtr[T any](p *T) Null[T] {
+	if p == nil {
+		return Null[T]{}
+	}
+	return Some(*p)
+}
+
+// ParseTime reads an RFC 3339 time, offset included, as SomeTime does;
+// null and "" are no time, as APIs send for "never".
+func ParseTime(s *string) (Null[time.Time], error) {
+	if s == nil || *s == "" {
+		return Null[time.Time]{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return Null[time.Time]{}, err
+	}
+	return SomeTime(t), nil
+}
+
 // SomeTime returns a present timestamp, in UTC and truncated to
 // microseconds as every output format stores it.
 func SomeTime(t time.Time) Null[time.Time] {

@@ -72,3 +72,25 @@ func TestAthenaDDLTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTimeAndFromPtr(t *testing.T) {
+	s := func(v string) *string { return &v }
+	for _, tc := range []struct {
+		in      *string
+		want    Null[time.Time]
+		wantErr bool
+	}{
+		{nil, Null[time.Time]{}, false},
+		{s(""), Null[time.Time]{}, false},
+		{s("2023-01-01T00:00:00.1234567+01:00"), Some(time.Date(2022, 12, 31, 23, 0, 0, 123456000, time.UTC)), false},
+		{s("soon"), Null[time.Time]{}, true},
+	} {
+		got, err := ParseTime(tc.in)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("ParseTime(%v) = %v, %v", tc.in, got, err)
+		}
+	}
+	if FromPtr[string](nil).Valid || FromPtr(s("")) != Some("") {
+		t.Error("FromPtr must keep nil as null and \"\" as \"\"")
+	}
+}

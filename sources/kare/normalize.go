@@ -104,12 +104,12 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 		Provider:       Name,
 		Job:            job.Name,
 		ID:             id,
-		Key:            nullable(rec.Key),
-		FirstName:      nullable(rec.FirstName),
-		LastName:       nullable(rec.LastName),
-		Email:          nullable(rec.Email),
-		Phone:          nullable(rec.Phone),
-		Language:       nullable(rec.Lang),
+		Key:            schema.FromPtr(rec.Key),
+		FirstName:      schema.FromPtr(rec.FirstName),
+		LastName:       schema.FromPtr(rec.LastName),
+		Email:          schema.FromPtr(rec.Email),
+		Phone:          schema.FromPtr(rec.Phone),
+		Language:       schema.FromPtr(rec.Lang),
 		OrganizationID: organizationID(rec),
 		ExtractedAt:    job.ExtractedAt,
 	}
@@ -127,7 +127,7 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 		{"updatedAt", rec.UpdatedAt, &u.UpdatedAt},
 		{"deletedAt", rec.DeletedAt, &u.DeletedAt},
 	} {
-		if *f.out, err = parseTime(f.in); err != nil {
+		if *f.out, err = schema.ParseTime(f.in); err != nil {
 			return schema.User{}, fmt.Errorf("user %s: %s: %w", id, f.name, err)
 		}
 	}
@@ -144,24 +144,4 @@ func organizationID(rec *record) schema.Null[string] {
 		return schema.Some(string(*rec.OrganizationID))
 	}
 	return schema.Null[string]{}
-}
-
-func nullable(s *string) schema.Null[string] {
-	if s == nil {
-		return schema.Null[string]{}
-	}
-	return schema.Some(*s)
-}
-
-// parseTime reads an RFC 3339 time into UTC to the microsecond; null and
-// "" are no time (deletedAt is null for a user not deleted).
-func parseTime(s *string) (schema.Null[time.Time], error) {
-	if s == nil || *s == "" {
-		return schema.Null[time.Time]{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, *s)
-	if err != nil {
-		return schema.Null[time.Time]{}, err
-	}
-	return schema.SomeTime(t), nil
 }

@@ -197,10 +197,10 @@ func normalize(job httpsource.Job, rec *record, active bool) (schema.User, error
 		Provider:    Name,
 		Job:         job.Name,
 		ID:          *rec.ID,
-		FirstName:   nullable(rec.FirstName),
-		LastName:    nullable(rec.LastName),
-		Email:       nullable(rec.Email),
-		Phone:       nullable(rec.MobilePhoneNumber),
+		FirstName:   schema.FromPtr(rec.FirstName),
+		LastName:    schema.FromPtr(rec.LastName),
+		Email:       schema.FromPtr(rec.Email),
+		Phone:       schema.FromPtr(rec.MobilePhoneNumber),
 		Active:      schema.Some(active),
 		ExtractedAt: job.ExtractedAt,
 	}
@@ -209,11 +209,4 @@ func normalize(job httpsource.Job, rec *record, active bool) (schema.User, error
 		u.Phones = []string{*rec.MobilePhoneNumber}
 	}
 	return u, nil
-}
-
-func nullable(s *string) schema.Null[string] {
-	if s == nil {
-		return schema.Null[string]{}
-	}
-	return schema.Some(*s)
 }

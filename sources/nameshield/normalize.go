@@ -79,11 +79,11 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 		Provider:    Name,
 		Job:         job.Name,
 		ID:          *rec.ID,
-		FirstName:   nullable(rec.FirstName),
-		LastName:    nullable(rec.LastName),
-		Email:       nullable(rec.Email),
-		Phone:       nullable(rec.Phone),
-		Language:    nullable(rec.Language),
+		FirstName:   schema.FromPtr(rec.FirstName),
+		LastName:    schema.FromPtr(rec.LastName),
+		Email:       schema.FromPtr(rec.Email),
+		Phone:       schema.FromPtr(rec.Phone),
+		Language:    schema.FromPtr(rec.Language),
 		ExtractedAt: job.ExtractedAt,
 	}
 	u.FullName = schema.FullName(schema.Null[string]{}, u.FirstName, u.LastName)
@@ -104,30 +104,10 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 		{"expires_at", rec.ExpiresAt, &u.ExpiresAt},
 		{"last_login_at", rec.LastLoginAt, &u.LastLoginAt},
 	} {
-		if *f.out, err = parseTime(f.in); err != nil {
+		if *f.out, err = schema.ParseTime(f.in); err != nil {
 			return schema.User{}, fmt.Errorf("user %s: %s: %w", *rec.ID, f.name, err)
 		}
 	}
 	u.Active = schema.Some(!u.ExpiresAt.Valid || u.ExpiresAt.V.After(job.ExtractedAt))
 	return u, nil
-}
-
-func nullable(s *string) schema.Null[string] {
-	if s == nil {
-		return schema.Null[string]{}
-	}
-	return schema.Some(*s)
-}
-
-// parseTime reads an RFC 3339 time with its offset into UTC; null and ""
-// are no time (the API sends null for "never").
-func parseTime(s *string) (schema.Null[time.Time], error) {
-	if s == nil || *s == "" {
-		return schema.Null[time.Time]{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, *s)
-	if err != nil {
-		return schema.Null[time.Time]{}, err
-	}
-	return schema.SomeTime(t), nil
 }

@@ -254,17 +254,17 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 		Provider:    Name,
 		Job:         job.Name,
 		ID:          key,
-		Username:    nullable(rec.UserName),
-		FirstName:   nullable(rec.FirstName),
-		LastName:    nullable(rec.LastName),
-		Email:       nullable(rec.Email),
+		Username:    schema.FromPtr(rec.UserName),
+		FirstName:   schema.FromPtr(rec.FirstName),
+		LastName:    schema.FromPtr(rec.LastName),
+		Email:       schema.FromPtr(rec.Email),
 		Phones:      rec.Phones,
 		Roles:       roles(rec),
 		Active:      active(rec),
 		UpdatedAt:   updated,
 		ExtractedAt: job.ExtractedAt,
 	}
-	u.FullName = schema.FullName(nullable(rec.FullName), u.FirstName, u.LastName)
+	u.FullName = schema.FullName(schema.FromPtr(rec.FullName), u.FirstName, u.LastName)
 	if len(rec.Phones) > 0 {
 		u.Phone = schema.Some(rec.Phones[0])
 	}
@@ -317,11 +317,4 @@ func parseUpdated(s *string) (schema.Null[time.Time], error) {
 		return schema.Null[time.Time]{}, err
 	}
 	return schema.SomeTime(t), nil
-}
-
-func nullable(s *string) schema.Null[string] {
-	if s == nil {
-		return schema.Null[string]{}
-	}
-	return schema.Some(*s)
 }
