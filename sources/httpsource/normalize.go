@@ -55,3 +55,35 @@ func normalizeRaw[R any](raw json.RawMessage, normalize func(*R) (schema.User, e
 	u.Raw = buf.Bytes()
 	return u, nil
 }
+
+// Envelope is a provider's decoded response: its records, of the
+// provider's record type or json.RawMessage, and the listing's total when
+// the response gives one.
+type Envelope[T any] interface {
+	Records() []T
+	Total() *int64
+}
+
+// DecodeUsers decodes a response body and normalizes its records. With
+// includeRaw it decodes the envelope RawEnv, whose records stay as sent
+// so that User.Raw can keep them; otherwise RecEnv, straight into R,
+// which is the fast path. Both are the provider's one envelope type,
+// instantiated with json.RawMessage and with R.
+func DecodeUsers[R any, RawEnv Envelope[json.RawMessage], RecEnv Envelope[R]](
+	body []byte, includeRaw bool, normalize func(*R) (schema.User, error),
+) ([]schema.User, *int64, error) {
+	if includeRaw {
+		var env RawEnv
+		if err := json.Unmarshal(body, &env); err != nil {
+			return nil, nil, fmt.Errorf("decode response: %w", err)
+		}
+		users, err := NormalizeRaw(env.Records(), normalize)
+		return users, env.Total(), err
+	}
+	var env RecEnv
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, nil, fmt.Errorf("decode response: %w", err)
+	}
+	users, err := NormalizeRecords(env.Records(), normalize)
+	return users, env.Total(), err
+}

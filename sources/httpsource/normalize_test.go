@@ -3,6 +3,7 @@ package httpsource
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/saas-export/export/schema"
@@ -55,5 +56,32 @@ func TestNormalizeRaw(t *testing.T) {
 		if users != nil || err == nil || err.Error() != tt.want {
 			t.Errorf("users %+v, error %v; want %s", users, err, tt.want)
 		}
+	}
+}
+
+type testEnvelope[T any] struct {
+	Count *int64 `json:"count"`
+	Items []T    `json:"items"`
+}
+
+func (e testEnvelope[T]) Records() []T  { return e.Items }
+func (e testEnvelope[T]) Total() *int64 { return e.Count }
+
+func TestDecodeUsersKeepsRawOnlyWhenAsked(t *testing.T) {
+	type rec struct{ ID string }
+	norm := func(r *rec) (schema.User, error) { return schema.User{ID: r.ID}, nil }
+	body := []byte(`{"count": 2, "items": [ {"ID": "a"}, {"ID": "b", "x": [1, 2]} ]}`)
+	for _, raw := range []bool{false, true} {
+		users, total, err := DecodeUsers[rec, testEnvelope[json.RawMessage], testEnvelope[rec]](body, raw, norm)
+		if err != nil || total == nil || *total != 2 || len(users) != 2 || users[1].ID != "b" {
+			t.Fatalf("raw=%v: %v, %v, %v", raw, users, total, err)
+		}
+		if got, want := string(users[1].Raw), map[bool]string{false: "", true: `{"ID":"b","x":[1,2]}`}[raw]; got != want {
+			t.Errorf("raw=%v: Raw %q, want %q", raw, got, want)
+		}
+	}
+	if _, _, err := DecodeUsers[rec, testEnvelope[json.RawMessage], testEnvelope[rec]]([]byte(`{"items": 1}`), false, norm); err == nil ||
+		!strings.Contains(err.Error(), "decode response") {
+		t.Errorf("bad body: %v", err)
 	}
 }

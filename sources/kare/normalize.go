@@ -19,6 +19,9 @@ type response[T any] struct {
 	TotalCount *int64 `json:"totalCount"`
 }
 
+func (r response[T]) Records() []T  { return r.Data }
+func (r response[T]) Total() *int64 { return r.TotalCount }
+
 // record is the part of a user that has a column. Pointers tell null and
 // absent apart from zero values. Everything else (type, permissions,
 // profession, diplomas, userRules, stats, ...) reaches the output only
@@ -65,31 +68,12 @@ func (t *idText) UnmarshalJSON(b []byte) error {
 // totalCount (only sent on includeCount=true), a short page ends the
 // listing.
 func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Page, error) {
-	users, total, err := decodeUsers(job, body)
+	users, total, err := httpsource.DecodeUsers[record, response[json.RawMessage], response[record]](
+		body, job.IncludeRaw, func(rec *record) (schema.User, error) { return normalize(job, rec) })
 	if err != nil {
 		return httpsource.Page{}, err
 	}
 	return httpsource.NumberedPage(users, total, index, size), nil
-}
-
-// decodeUsers decodes a response and normalizes its records, keeping each
-// record's JSON when the job asks for raw.
-func decodeUsers(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
-	norm := func(rec *record) (schema.User, error) { return normalize(job, rec) }
-	if job.IncludeRaw {
-		var resp response[json.RawMessage]
-		if err := json.Unmarshal(body, &resp); err != nil {
-			return nil, nil, fmt.Errorf("decode response: %w", err)
-		}
-		users, err := httpsource.NormalizeRaw(resp.Data, norm)
-		return users, resp.TotalCount, err
-	}
-	var resp response[record]
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, nil, fmt.Errorf("decode response: %w", err)
-	}
-	users, err := httpsource.NormalizeRecords(resp.Data, norm)
-	return users, resp.TotalCount, err
 }
 
 // normalize maps a record to schema v1. The API has one phone number, so

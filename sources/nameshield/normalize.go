@@ -20,6 +20,9 @@ type response[T any] struct {
 	} `json:"data"`
 }
 
+func (r response[T]) Records() []T  { return r.Data.Results }
+func (r response[T]) Total() *int64 { return r.Data.Total }
+
 // record is one user as the API sends it. Pointers tell null and absent
 // apart from zero values; created_by and updated_by have no column and
 // reach the output only through raw.
@@ -41,31 +44,12 @@ type record struct {
 // not name the job or page: the caller adds them. A response without a
 // total is not documented to happen; a short page then ends the listing.
 func decodePage(job httpsource.Job, body []byte, index, limit int) (httpsource.Page, error) {
-	users, total, err := decodeUsers(job, body)
+	users, total, err := httpsource.DecodeUsers[record, response[json.RawMessage], response[record]](
+		body, job.IncludeRaw, func(rec *record) (schema.User, error) { return normalize(job, rec) })
 	if err != nil {
 		return httpsource.Page{}, err
 	}
 	return httpsource.NumberedPage(users, total, index, limit), nil
-}
-
-// decodeUsers decodes a response and normalizes its records, keeping each
-// record's JSON when the job asks for raw.
-func decodeUsers(job httpsource.Job, body []byte) ([]schema.User, *int64, error) {
-	norm := func(rec *record) (schema.User, error) { return normalize(job, rec) }
-	if job.IncludeRaw {
-		var resp response[json.RawMessage]
-		if err := json.Unmarshal(body, &resp); err != nil {
-			return nil, nil, fmt.Errorf("decode response: %w", err)
-		}
-		users, err := httpsource.NormalizeRaw(resp.Data.Results, norm)
-		return users, resp.Data.Total, err
-	}
-	var resp response[record]
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, nil, fmt.Errorf("decode response: %w", err)
-	}
-	users, err := httpsource.NormalizeRecords(resp.Data.Results, norm)
-	return users, resp.Data.Total, err
 }
 
 // normalize maps a record to schema v1. The API has one phone number, so
