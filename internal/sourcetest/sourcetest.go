@@ -202,3 +202,32 @@ func Problems(pathMessage ...string) []httpsource.Problem {
 	}
 	return ps
 }
+
+// Users joins the users of pages, in page order.
+func Users(pages []httpsource.Page) []schema.User {
+	var all []schema.User
+	for _, p := range pages {
+		all = append(all, p.Users...)
+	}
+	return all
+}
+
+// CheckPages checks a whole listing of total users: that it came in
+// wantPages pages, each reporting total and only the last one Last, and
+// that the pages hold exactly total users, which it returns in order.
+func CheckPages(t testing.TB, pages []httpsource.Page, wantPages int, total int64) []schema.User {
+	t.Helper()
+	if len(pages) != wantPages {
+		t.Errorf("%d pages, want %d", len(pages), wantPages)
+	}
+	for i, page := range pages {
+		if page.Total != schema.Some(total) || page.Last != (i == len(pages)-1) {
+			t.Errorf("page %d: total %v last %v", i, page.Total, page.Last)
+		}
+	}
+	all := Users(pages)
+	if int64(len(all)) != total {
+		t.Fatalf("%d users, want %d", len(all), total)
+	}
+	return all
+}

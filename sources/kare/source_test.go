@@ -30,14 +30,6 @@ func fetchAll(t *testing.T, job httpsource.Job) ([]httpsource.Page, error) {
 	return sourcetest.FetchAll(t, New, job, sourcetest.Client(Name, job.Name, auth()))
 }
 
-func users(pages []httpsource.Page) []schema.User {
-	var all []schema.User
-	for _, p := range pages {
-		all = append(all, p.Users...)
-	}
-	return all
-}
-
 // split returns the ids of the people the API shows by default and of the
 // deleted ones, each in id order: the two listings of a job.
 func split(people *simdata.People) (shown, deleted []string) {
@@ -88,7 +80,7 @@ func TestSourceExportsBothListings(t *testing.T) {
 					t.Errorf("page %d: total %v, want %d", i, page.Total, want)
 				}
 			}
-			all := users(pages)
+			all := sourcetest.Users(pages)
 			if got, want := ids(all), append(slices.Clone(shown), deleted...); !slices.Equal(got, want) {
 				t.Fatalf("%d users, want %d: not deleted then deleted, each once, in id order", len(got), len(want))
 			}
@@ -136,7 +128,7 @@ func TestSourceWhereIsDeletedExportsOneListing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			all := users(pages)
+			all := sourcetest.Users(pages)
 			if !slices.Equal(ids(all), tt.want) || pages[len(pages)-1].Total != schema.Some(int64(len(tt.want))) {
 				t.Fatalf("%d users, total %v; want %d", len(all), pages[len(pages)-1].Total, len(tt.want))
 			}
@@ -228,7 +220,7 @@ func TestSourceFiltersServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(users(pages)); !slices.Equal(got, want) || pages[len(pages)-1].Total != schema.Some(int64(len(want))) {
+	if got := ids(sourcetest.Users(pages)); !slices.Equal(got, want) || pages[len(pages)-1].Total != schema.Some(int64(len(want))) {
 		t.Errorf("%d users (total %v), want %d", len(got), pages[len(pages)-1].Total, len(want))
 	}
 }
@@ -246,7 +238,7 @@ func TestSourceOrganizationOnlyWithExtend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			all := users(pages)
+			all := sourcetest.Users(pages)
 			if len(all) != people.N {
 				t.Fatalf("%d users, want %d", len(all), people.N)
 			}
@@ -289,7 +281,7 @@ func TestSourceDocUser(t *testing.T) {
 	}
 	golden := sourcetest.DecodeGolden(t, testdata+"/doc-example.json", testdata+"/doc-example.golden.jsonl", job,
 		func(job httpsource.Job, body []byte) (httpsource.Page, error) { return decodePage(job, body, 0, 50) })
-	if got, want := sourcetest.Rows(t, users(pages)), sourcetest.Rows(t, golden.Users); got != want {
+	if got, want := sourcetest.Rows(t, sourcetest.Users(pages)), sourcetest.Rows(t, golden.Users); got != want {
 		t.Errorf("rows\n%s\nwant\n%s", got, want)
 	}
 }

@@ -25,14 +25,6 @@ func fetchAll(t *testing.T, job httpsource.Job) ([]httpsource.Page, error) {
 	return sourcetest.FetchAll(t, New, job, sourcetest.Client(Name, job.Name, apiKey))
 }
 
-func users(pages []httpsource.Page) []schema.User {
-	var all []schema.User
-	for _, p := range pages {
-		all = append(all, p.Users...)
-	}
-	return all
-}
-
 // byListing splits people into the active and the inactive, in index order.
 func byListing(people *simdata.People) (active, inactive []simdata.Person) {
 	for _, p := range people.All() {
@@ -84,7 +76,7 @@ func TestSourceExportsBothListings(t *testing.T) {
 					t.Errorf("page %d: total %v, pages %v; want null and a count", i, p.Total, p.Pages)
 				}
 			}
-			all := users(pages)
+			all := sourcetest.Users(pages)
 			if len(all) != people.N {
 				t.Fatalf("%d users, want every one of %d once", len(all), people.N)
 			}
@@ -111,7 +103,7 @@ func TestSourceInactiveFilterExportsOneListing(t *testing.T) {
 			if len(pages) != pagesFor(len(tt.want)) {
 				t.Errorf("%d pages, want %d", len(pages), pagesFor(len(tt.want)))
 			}
-			checkUsers(t, users(pages), tt.want, !tt.inactive)
+			checkUsers(t, sourcetest.Users(pages), tt.want, !tt.inactive)
 		})
 	}
 }
@@ -135,7 +127,7 @@ func TestSourceFiltersServerSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, u := range users(pages) {
+	for _, u := range sourcetest.Users(pages) {
 		got = append(got, u.ID)
 	}
 	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
@@ -273,7 +265,7 @@ func TestSourceExportsAUserOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows []string
-	for _, u := range users(got) {
+	for _, u := range sourcetest.Users(got) {
 		rows = append(rows, fmt.Sprintf("%s:%v", u.ID, u.Active.V))
 	}
 	if want := "a:true b:true c:true d:false"; strings.Join(rows, " ") != want || len(got) != 3 {
@@ -312,8 +304,8 @@ func TestSourceWithoutPageCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	active, inactive := byListing(people)
-	checkUsers(t, users(pages)[:len(active)], active, true)
-	checkUsers(t, users(pages)[len(active):], inactive, false)
+	checkUsers(t, sourcetest.Users(pages)[:len(active)], active, true)
+	checkUsers(t, sourcetest.Users(pages)[len(active):], inactive, false)
 	for i, p := range pages {
 		if p.Pages.Valid {
 			t.Errorf("page %d: pages %v, want null", i, p.Pages)
@@ -327,7 +319,7 @@ func TestSourceIncludeRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range users(pages) {
+	for _, u := range sourcetest.Users(pages) {
 		var rec map[string]any
 		if err := json.Unmarshal(u.Raw, &rec); err != nil || rec["id"] != u.ID || rec["firstName"] != u.FirstName.V {
 			t.Errorf("raw %s (%v) for user %s", u.Raw, err, u.ID)

@@ -36,23 +36,10 @@ func TestSourcePagesToTheEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(pages) != tt.pages {
-				t.Errorf("%d pages, want %d", len(pages), tt.pages)
-			}
-			var n int
-			for i, page := range pages {
-				if page.Total != schema.Some(int64(people.N)) || page.Last != (i == len(pages)-1) {
-					t.Errorf("page %d: total %v last %v", i, page.Total, page.Last)
+			for n, u := range sourcetest.CheckPages(t, pages, tt.pages, int64(people.N)) {
+				if want := strconv.Itoa(1000 + n); u.ID != want { // in order, none missed or repeated
+					t.Fatalf("user %d has id %s, want %s", n, u.ID, want)
 				}
-				for _, u := range page.Users {
-					if want := strconv.Itoa(1000 + n); u.ID != want { // in order, none missed or repeated
-						t.Fatalf("user %d has id %s, want %s", n, u.ID, want)
-					}
-					n++
-				}
-			}
-			if n != people.N {
-				t.Errorf("%d users, want %d", n, people.N)
 			}
 			p, u := people.Person(1233), pages[len(pages)-1].Users[len(pages[len(pages)-1].Users)-1]
 			if u.FullName != schema.Some(p.FirstName+" "+p.LastName) || u.OrganizationID != schema.Some(strconv.Itoa(p.OrgID)) ||

@@ -28,14 +28,6 @@ func fetchAll(t *testing.T, job httpsource.Job) ([]httpsource.Page, error) {
 	return sourcetest.FetchAll(t, New, job, newClient(job.Name))
 }
 
-func users(pages []httpsource.Page) []schema.User {
-	var all []schema.User
-	for _, p := range pages {
-		all = append(all, p.Users...)
-	}
-	return all
-}
-
 func TestSourcePagesToTheEnd(t *testing.T) {
 	people := &simdata.People{N: 1234, Seed: 3}
 	// The source sorts on id by default, so the listing is in UUID order.
@@ -50,18 +42,7 @@ func TestSourcePagesToTheEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(pages) != tt.pages {
-				t.Errorf("%d pages, want %d", len(pages), tt.pages)
-			}
-			for i, page := range pages {
-				if page.Total != schema.Some(int64(people.N)) || page.Last != (i == len(pages)-1) {
-					t.Errorf("page %d: total %v last %v", i, page.Total, page.Last)
-				}
-			}
-			all := users(pages)
-			if len(all) != people.N {
-				t.Fatalf("%d users, want %d", len(all), people.N)
-			}
+			all := sourcetest.CheckPages(t, pages, tt.pages, int64(people.N))
 			for k, u := range all { // in order, none missed or repeated
 				p := byID[k]
 				if u.ID != p.UUID {
@@ -98,7 +79,7 @@ func TestSourceFiltersServerSide(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, u := range users(pages) {
+	for _, u := range sourcetest.Users(pages) {
 		got = append(got, u.Email.V)
 	}
 	if !slices.Equal(got, want) || pages[0].Total != schema.Some(int64(len(want))) {
@@ -165,7 +146,7 @@ func TestSourceIncludeRaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range users(pages) {
+	for _, u := range sourcetest.Users(pages) {
 		var rec map[string]any
 		if err := json.Unmarshal(u.Raw, &rec); err != nil || rec["id"] != u.ID || rec["created_by"] == nil {
 			t.Errorf("raw %s (%v) for user %s", u.Raw, err, u.ID)

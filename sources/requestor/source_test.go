@@ -28,14 +28,6 @@ func fetchAll(t *testing.T, job httpsource.Job) ([]httpsource.Page, error) {
 	return sourcetest.FetchAll(t, New, job, newClient(job.Name))
 }
 
-func users(pages []httpsource.Page) []schema.User {
-	var all []schema.User
-	for _, p := range pages {
-		all = append(all, p.Users...)
-	}
-	return all
-}
-
 var forms = []string{WireJSON, WireXML}
 
 func TestSourcePagesToTheEnd(t *testing.T) {
@@ -50,18 +42,7 @@ func TestSourcePagesToTheEnd(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(pages) != tt.pages {
-					t.Errorf("%d pages, want %d", len(pages), tt.pages)
-				}
-				for i, page := range pages {
-					if page.Total != schema.Some(int64(people.N)) || page.Last != (i == len(pages)-1) {
-						t.Errorf("page %d: total %v last %v", i, page.Total, page.Last)
-					}
-				}
-				all := users(pages)
-				if len(all) != people.N {
-					t.Fatalf("%d users, want %d", len(all), people.N)
-				}
+				all := sourcetest.CheckPages(t, pages, tt.pages, int64(people.N))
 				for k, u := range all { // in order, none missed or repeated
 					checkPerson(t, k, u, people.Person(k))
 				}
@@ -94,7 +75,7 @@ func TestSourceFormsAgree(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		all := users(pages)
+		all := sourcetest.Users(pages)
 		for i := range all {
 			if !json.Valid(all[i].Raw) {
 				t.Fatalf("%s user %d: raw is not JSON: %s", form, i, all[i].Raw)
@@ -219,7 +200,7 @@ func TestSourceFiltersServerSide(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, u := range users(pages) {
+		for _, u := range sourcetest.Users(pages) {
 			got = append(got, u.ID)
 		}
 		if !slices.Equal(got, want) || pages[0].Total != schema.Some(int64(len(want))) {
@@ -234,7 +215,7 @@ func TestSourceIncludeRawXMLIsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := users(pages)
+	all := sourcetest.Users(pages)
 	if len(all) != 2 {
 		t.Fatalf("%d users", len(all))
 	}
