@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"time"
 
 	"github.com/saas-export/export/sources/httpsource"
@@ -109,7 +110,7 @@ const (
 func defaultOutput() Output {
 	return Output{
 		Destination:    defaultDestination,
-		Formats:        []string{"jsonl", "csv", "parquet"},
+		Formats:        slices.Clone(formatNames),
 		Path:           defaultPath,
 		Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 		MaxRowsPerFile: defaultMaxRowsPerFile,

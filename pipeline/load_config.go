@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/saas-export/export/sinks"
 	"github.com/saas-export/export/sources"
 	"github.com/saas-export/export/sources/httpsource"
 )
@@ -33,7 +34,7 @@ var (
 
 // Enumerations.
 var (
-	formatNames         = []string{"jsonl", "csv", "parquet"}
+	formatNames         = []string{sinks.FormatJSONL, sinks.FormatCSV, sinks.FormatParquet}
 	parquetCompressions = []string{"zstd", "snappy", "gzip", "none"}
 	textCompressions    = []string{"gzip", "zstd", "none"}
 	sseModes            = []string{"", "AES256", "aws:kms", "aws:kms:dsse"}

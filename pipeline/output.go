@@ -74,9 +74,9 @@ func (o *jobOutput) open(expected schema.Null[int64]) {
 
 func (o *jobOutput) compression(format string) string {
 	switch format {
-	case "jsonl":
+	case sinks.FormatJSONL:
 		return o.cfg.Compression.JSONL
-	case "csv":
+	case sinks.FormatCSV:
 		return o.cfg.Compression.CSV
 	}
 	return "" // Parquet compresses inside the file

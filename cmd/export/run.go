@@ -56,9 +56,6 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 	if cfg == nil {
 		return code
 	}
-	if _, err := pipeline.SelectJobs(cfg, opts.Jobs, opts.Shard); err != nil {
-		return usageError(e, err)
-	}
 	if *dryRun {
 		return printPlan(e, cfg, opts, *output)
 	}
