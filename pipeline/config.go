@@ -39,12 +39,22 @@ type Compression struct {
 	Parquet, JSONL, CSV string
 }
 
-// S3 configures S3 destinations.
+// S3 configures S3 destinations. A job whose destination is local
+// ignores it.
 type S3 struct {
+	// Region is "" unless the config names one: the store then takes AWS's
+	// own chain (AWS_REGION, the profile), falling back to DefaultS3Region.
 	Region, Endpoint string
 	ForcePathStyle   bool
-	SSE, KMSKeyID    string
-	PartSize         int64 // bytes
+	SSE, KMSKeyID    string // SSE: "", AES256, aws:kms or aws:kms:dsse
+	PartSize         int64  // bytes, 5 MiB to 5 GiB
+	// StorageClass is the objects' storage class; "" is the bucket's default.
+	StorageClass string
+	// Tags are set on every object written; nil when there are none.
+	Tags map[string]string
+	// UploadConcurrency is the part uploads in flight at once per
+	// destination, 1 to 64.
+	UploadConcurrency int
 }
 
 // State is where incremental jobs keep their watermarks.
@@ -92,6 +102,10 @@ func (j Job) SourceJob(baseURL string, extractedAt time.Time) httpsource.Job {
 	}
 }
 
+// DefaultS3Region is the region of an S3 store when neither the config
+// nor AWS's own chain (AWS_REGION, the profile) names one.
+const DefaultS3Region = "eu-west-1"
+
 // Defaults documented in the jobs.yaml contract. Per-job defaults that
 // depend on the provider (base_url, page_size, rate_limit) come from the
 // provider registry; timeout and retry from httpsource, which applies the
@@ -101,8 +115,8 @@ const (
 	defaultDestination    = "./out"
 	defaultPath           = "{job}/dt={date}/run={run_id}"
 	defaultMaxRowsPerFile = 1_000_000
-	defaultS3Region       = "eu-west-1"
 	defaultS3PartSize     = 16 << 20
+	defaultS3Concurrency  = 4
 	defaultStateDir       = "./state"
 	defaultMaxInFlight    = 2
 )
@@ -114,6 +128,6 @@ func defaultOutput() Output {
 		Path:           defaultPath,
 		Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 		MaxRowsPerFile: defaultMaxRowsPerFile,
-		S3:             S3{Region: defaultS3Region, PartSize: defaultS3PartSize},
+		S3:             S3{PartSize: defaultS3PartSize, UploadConcurrency: defaultS3Concurrency},
 	}
 }

@@ -87,7 +87,7 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manife
 	if err != nil {
 		return m, nil, "", err
 	}
-	store, err := OpenStore(job.Output.Destination)
+	store, err := r.storeFor(ctx, job.Output)
 	if err != nil {
 		return m, nil, "", fmt.Errorf("job %q: %w", job.Name, err)
 	}
@@ -186,14 +186,14 @@ func writeMarkers(ctx context.Context, store sinks.Store, dir string, m *Manifes
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", ManifestName, err)
 	}
-	if err := putObject(ctx, store, path.Join(dir, ManifestName), append(body, '\n')); err != nil {
+	if err := putObject(ctx, store, path.Join(dir, ManifestName), "application/json", append(body, '\n')); err != nil {
 		return err
 	}
-	return putObject(ctx, store, path.Join(dir, SuccessName), nil)
+	return putObject(ctx, store, path.Join(dir, SuccessName), "application/octet-stream", nil)
 }
 
-func putObject(ctx context.Context, store sinks.Store, key string, body []byte) error {
-	obj, err := store.Create(ctx, key)
+func putObject(ctx context.Context, store sinks.Store, key, contentType string, body []byte) error {
+	obj, err := store.Create(ctx, key, contentType)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", store.URI(key), err)
 	}

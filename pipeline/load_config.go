@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,8 +21,9 @@ var (
 	outputKeys = []string{"destination", "formats", "path", "compression", "max_rows_per_file",
 		"include_raw", "csv_escape_formulas", "s3", "columns", "hash", "hash_key", "hash_key_file"}
 	compressionKeys = []string{"parquet", "jsonl", "csv"}
-	s3Keys          = []string{"region", "endpoint", "force_path_style", "sse", "kms_key_id", "part_size"}
-	jobKeys         = []string{"name", "provider", "base_url", "auth", "filter", "sort", "page_size",
+	s3Keys          = []string{"region", "endpoint", "force_path_style", "sse", "kms_key_id", "part_size",
+		"storage_class", "tags", "upload_concurrency"}
+	jobKeys = []string{"name", "provider", "base_url", "auth", "filter", "sort", "page_size",
 		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "allow_count_mismatch",
 		"allow_insecure_http", "output", "wire_format", "include_raw", "columns", "hash", "hash_key", "hash_key_file"}
 	retryKeys = []string{"max_attempts", "max_backoff"}
@@ -38,6 +40,10 @@ var (
 	parquetCompressions = []string{"zstd", "snappy", "gzip", "none"}
 	textCompressions    = []string{"gzip", "zstd", "none"}
 	sseModes            = []string{"", "AES256", "aws:kms", "aws:kms:dsse"}
+	// storageClasses are those a general purpose bucket takes on upload;
+	// "" leaves the bucket's default.
+	storageClasses = []string{"", "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+		"INTELLIGENT_TIERING", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE"}
 )
 
 var jobName = regexp.MustCompile(`^[a-z0-9-]+$`)
@@ -78,7 +84,7 @@ func (d *decoder) version(root, v value) {
 // v's entries.
 func (d *decoder) output(v value, o *Output) map[string]value {
 	m := d.mapping(v, outputKeys...)
-	d.setChecked(&o.Destination, m["destination"], func(s string) string { return checkLocation(s, "destinations") })
+	d.setChecked(&o.Destination, m["destination"], checkLocation)
 	d.formats(m["formats"], &o.Formats)
 	d.setChecked(&o.Path, m["path"], checkPathTemplate)
 	d.compression(m["compression"], &o.Compression)
@@ -136,19 +142,66 @@ func (d *decoder) compression(v value, c *Compression) {
 	d.setEnum(&c.CSV, m["csv"], textCompressions...)
 }
 
+// s3 lays the keys set in v over s, as output does. Each value is
+// checked here, wherever it is set; the checks of one setting against
+// another (s3Problems) need the job's effective output.
 func (d *decoder) s3(v value, s *S3) {
 	m := d.mapping(v, s3Keys...)
-	d.setString(&s.Region, m["region"])
+	d.setChecked(&s.Region, m["region"], checkRegion)
 	d.setChecked(&s.Endpoint, m["endpoint"], checkEndpoint)
 	d.setBool(&s.ForcePathStyle, m["force_path_style"])
 	d.setEnum(&s.SSE, m["sse"], sseModes...)
 	d.setString(&s.KMSKeyID, m["kms_key_id"])
 	d.setPartSize(&s.PartSize, m["part_size"])
+	d.setEnum(&s.StorageClass, m["storage_class"], storageClasses...)
+	d.tags(m["tags"], &s.Tags)
+	d.setIntRange(&s.UploadConcurrency, m["upload_concurrency"], 1, maxUploadConcurrency)
+}
+
+// tags lays the tags set in v over *dst, tag by tag, as a job's
+// compression merges with the top-level one. A null value is the empty
+// string, which S3 allows.
+func (d *decoder) tags(v value, dst *map[string]string) {
+	if !v.present() {
+		return
+	}
+	if v.node.Kind != yaml.MappingNode {
+		d.typeError(v, "a mapping of tag keys to values", v.node.Value)
+		return
+	}
+	entries := d.entries(v)
+	if len(entries) > maxS3Tags {
+		d.errorf(v, "at most %d tags per object (the S3 limit), got %d", maxS3Tags, len(entries))
+	}
+	out := maps.Clone(*dst)
+	for _, e := range entries {
+		key := e.key.Value
+		if problem := checkTagKey(key); problem != "" {
+			d.errorf(value{at: e.key, path: e.path}, "%s", problem)
+			continue
+		}
+		var s string
+		if e.present() {
+			var ok bool
+			if s, ok = d.str(e); !ok {
+				continue
+			}
+		}
+		if problem := checkTagValue(s); problem != "" {
+			d.errorf(e, "%s", problem)
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[key] = s
+	}
+	*dst = out
 }
 
 func (d *decoder) state(v value, s *State) {
 	m := d.mapping(v, "dir")
-	d.setChecked(&s.Dir, m["dir"], func(dir string) string { return checkLocation(dir, "state directories") })
+	d.setChecked(&s.Dir, m["dir"], checkLocation)
 }
 
 // notSupported reports keys the contract documents for a later version.
@@ -190,6 +243,7 @@ func (d *decoder) jobs(root, v value, base Output) []Job {
 		decoded = append(decoded, j)
 	}
 	d.outputCollisions(decoded)
+	d.s3Problems(decoded)
 	jobs := make([]Job, len(decoded))
 	for i, j := range decoded {
 		jobs[i] = j.Job
@@ -205,7 +259,8 @@ func (d *decoder) job(item value, base Output) decodedJob {
 		Timeout:     httpsource.DefaultTimeout,
 		Retry:       httpsource.Retry{MaxAttempts: httpsource.DefaultMaxAttempts, MaxBackoff: httpsource.DefaultMaxBackoff},
 	}
-	j.Output.Formats = slices.Clone(base.Formats) // jobs must not share a slice
+	j.Output.Formats = slices.Clone(base.Formats) // jobs must not share a slice or map
+	j.Output.S3.Tags = maps.Clone(base.S3.Tags)
 	d.jobName(item, m["name"], &j.Name)
 	provider, known := d.provider(item, m["provider"], &j.Provider)
 	j.Auth = d.auth(m["auth"])

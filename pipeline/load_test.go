@@ -76,7 +76,7 @@ func TestLoadFullConfig(t *testing.T) {
 		CSVEscapeFormulas: true,
 		S3: S3{
 			Region: "eu-central-1", Endpoint: "http://minio.internal:9000", ForcePathStyle: true,
-			SSE: "aws:kms", KMSKeyID: "alias/export", PartSize: 64 << 20,
+			SSE: "aws:kms", KMSKeyID: "alias/export", PartSize: 64 << 20, UploadConcurrency: 4,
 		},
 	}
 	medipimOut := top
@@ -168,8 +168,10 @@ func TestLoadContractExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load:\n%v", err)
 	}
+	out := defaultOutput()
+	out.S3.Region = "eu-west-1" // the example names it
 	want := &Config{
-		File: file, Version: 1, Concurrency: 4, Output: defaultOutput(), State: State{Dir: "./state"},
+		File: file, Version: 1, Concurrency: 4, Output: out, State: State{Dir: "./state"},
 		Jobs: []Job{{
 			Name:        "medipim-be",
 			Provider:    "medipim",
@@ -181,7 +183,7 @@ func TestLoadContractExample(t *testing.T) {
 			RateLimit:   httpsource.Rate{N: 100, Per: time.Minute},
 			Timeout:     30 * time.Second,
 			Retry:       httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute},
-			Output:      defaultOutput(),
+			Output:      out,
 		}},
 	}
 	assertConfig(t, cfg, want)
@@ -199,7 +201,8 @@ func TestDefaults(t *testing.T) {
 			Path:           "{job}/dt={date}/run={run_id}",
 			Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 			MaxRowsPerFile: 1_000_000,
-			S3:             S3{Region: "eu-west-1", PartSize: 16 << 20},
+			// No region: the S3 store takes AWS's chain, then DefaultS3Region.
+			S3: S3{PartSize: 16 << 20, UploadConcurrency: 4},
 		},
 	}
 	retry := httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute}
@@ -350,7 +353,7 @@ jobs:
 		Destination: "/data", Formats: []string{"csv"}, Path: defaultPath,
 		Compression:    Compression{Parquet: "zstd", JSONL: "gzip", CSV: "zstd"},
 		MaxRowsPerFile: defaultMaxRowsPerFile, IncludeRaw: true,
-		S3: S3{Region: "us-east-1", SSE: "AES256", PartSize: 32 << 20},
+		S3: S3{Region: "us-east-1", SSE: "AES256", PartSize: 32 << 20, UploadConcurrency: 4},
 	}
 	if !reflect.DeepEqual(a, wantA) {
 		t.Errorf("jobs[0].Output:\ngot  %#v\nwant %#v", a, wantA)
@@ -366,6 +369,72 @@ jobs:
 	b.Formats[0] = "changed"
 	if cfg.Output.Formats[0] != "jsonl" {
 		t.Error("jobs share the top-level formats slice")
+	}
+}
+
+// TestS3Settings sets every key of the s3 block, at the top level and in
+// a job: the job's keys, tags among them, are laid over the top-level ones
+// one by one.
+func TestS3Settings(t *testing.T) {
+	cfg := mustParse(t, `
+version: 1
+output:
+  destination: s3://exports.example-eu/users/
+  s3:
+    region: eu-central-1
+    endpoint: https://s3.eu-central-1.amazonaws.com
+    force_path_style: false
+    sse: aws:kms
+    kms_key_id: alias/export
+    part_size: 8MiB
+    storage_class: STANDARD_IA
+    tags: {team: data, "cost center": "4711", classification: pii}
+    upload_concurrency: 8
+state:
+  dir: s3://exports.example-eu/state
+jobs:
+  - name: a
+    provider: medipim
+    output:
+      destination: s3://exports-archive
+      s3:
+        region: ""
+        force_path_style: true
+        sse: AES256
+        kms_key_id: ""
+        storage_class: DEEP_ARCHIVE
+        tags: {classification: restricted, job: a, empty: "", "null":}
+        upload_concurrency: 64
+  - name: b
+    provider: medipim
+`, nil)
+	top := S3{
+		Region: "eu-central-1", Endpoint: "https://s3.eu-central-1.amazonaws.com", SSE: "aws:kms", KMSKeyID: "alias/export",
+		PartSize: 8 << 20, StorageClass: "STANDARD_IA", UploadConcurrency: 8,
+		Tags: map[string]string{"team": "data", "cost center": "4711", "classification": "pii"},
+	}
+	a := S3{
+		Endpoint: "https://s3.eu-central-1.amazonaws.com", ForcePathStyle: true, SSE: "AES256",
+		PartSize: 8 << 20, StorageClass: "DEEP_ARCHIVE", UploadConcurrency: 64,
+		Tags: map[string]string{"team": "data", "cost center": "4711", "classification": "restricted", "job": "a", "empty": "", "null": ""},
+	}
+	for _, c := range []struct {
+		name      string
+		got, want S3
+	}{{"output", cfg.Output.S3, top}, {"jobs[0]", cfg.Jobs[0].Output.S3, a}, {"jobs[1]", cfg.Jobs[1].Output.S3, top}} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s.s3:\ngot  %#v\nwant %#v", c.name, c.got, c.want)
+		}
+	}
+	if d := cfg.Jobs[0].Output.Destination; d != "s3://exports-archive" {
+		t.Errorf("jobs[0] destination %q", d)
+	}
+	if d := cfg.State.Dir; d != "s3://exports.example-eu/state" {
+		t.Errorf("state.dir %q", d)
+	}
+	cfg.Jobs[1].Output.S3.Tags["team"] = "changed"
+	if cfg.Output.S3.Tags["team"] != "data" {
+		t.Error("jobs share the top-level tags map")
 	}
 }
 

@@ -50,11 +50,27 @@ func parseRate(s string) (httpsource.Rate, bool) {
 	return httpsource.Rate{N: n, Per: per}, true
 }
 
-// S3 multipart limits on the size of a part.
+// S3 limits: the size of a part of a multipart upload, the tags on one
+// object. maxUploadConcurrency bounds the parts in flight at once per
+// destination, each of which holds a part in memory.
 const (
-	minPartSize = 5 << 20
-	maxPartSize = 5 << 30
+	minPartSize          = 5 << 20
+	maxPartSize          = 5 << 30
+	maxS3Tags            = 10
+	maxUploadConcurrency = 64
 )
+
+// setIntRange sets an integer between lo and hi.
+func (d *decoder) setIntRange(dst *int, v value, lo, hi int64) {
+	n, ok := d.integer(v, lo)
+	switch {
+	case !ok:
+	case n > hi:
+		d.errorf(v, "must be at most %d, got %d", hi, n)
+	default:
+		*dst = int(n)
+	}
+}
 
 func (d *decoder) setPartSize(dst *int64, v value) {
 	s, ok := d.text(v, sizeWant)

@@ -15,8 +15,30 @@ import (
 	"github.com/saas-export/export/sinks"
 )
 
-// OpenStore returns the store for a destination: a directory or file:// URL.
-func OpenStore(destination string) (sinks.Store, error) {
+// OpenStore returns the store for an output's destination: a directory,
+// a file:// URL, or s3://bucket/prefix with the output's S3 settings.
+// Nothing here touches the network: S3 credentials are resolved at the
+// first request.
+func OpenStore(ctx context.Context, o Output) (sinks.Store, error) {
+	destination := o.Destination
+	if strings.HasPrefix(destination, "s3://") {
+		bucket, prefix, err := ParseS3URL(destination)
+		if err != nil {
+			return nil, fmt.Errorf("destination: %w", err)
+		}
+		store, err := sinks.NewS3Store(ctx, sinks.S3Options{
+			Bucket: bucket, Prefix: prefix,
+			Region: o.S3.Region, FallbackRegion: DefaultS3Region,
+			Endpoint: o.S3.Endpoint, ForcePathStyle: o.S3.ForcePathStyle,
+			SSE: o.S3.SSE, KMSKeyID: o.S3.KMSKeyID,
+			StorageClass: o.S3.StorageClass, Tags: o.S3.Tags,
+			PartSize: o.S3.PartSize, UploadConcurrency: o.S3.UploadConcurrency,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("destination %s: %w", destination, err)
+		}
+		return store, nil
+	}
 	if strings.HasPrefix(destination, "file://") {
 		u, err := url.Parse(destination)
 		if err != nil {
@@ -32,6 +54,24 @@ func OpenStore(destination string) (sinks.Store, error) {
 		return nil, fmt.Errorf("destination %q: %w", destination, err)
 	}
 	return sinks.NewLocalStore(abs), nil
+}
+
+// storeFor returns the run's store for an output, opened once per
+// destination and settings: jobs writing to one bucket share its upload
+// slots, and so its memory bound.
+func (r *runner) storeFor(ctx context.Context, o Output) (sinks.Store, error) {
+	key := fmt.Sprintf("%s %+v", o.Destination, o.S3)
+	r.storesMu.Lock()
+	defer r.storesMu.Unlock()
+	if s, ok := r.stores[key]; ok {
+		return s, nil
+	}
+	s, err := OpenStore(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	r.stores[key] = s
+	return s, nil
 }
 
 // jobOutput is one job's data files: a writer per format, all committed

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"path"
 	"time"
@@ -39,7 +40,7 @@ func Plan(cfg *Config, opts Options) ([]PlannedJob, error) {
 	out := make([]PlannedJob, 0, len(jobs))
 	for _, j := range jobs {
 		p, _ := sources.Lookup(j.Provider) // validated at load
-		store, err := OpenStore(j.Output.Destination)
+		store, err := OpenStore(context.Background(), j.Output)
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %w", j.Name, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sinks"
 	"github.com/saas-export/export/sources/simulator"
 )
 
@@ -170,6 +171,9 @@ type runner struct {
 	simOnce sync.Once
 	sim     *simulator.Server
 	simErr  error
+
+	storesMu sync.Mutex
+	stores   map[string]sinks.Store // by destination and settings
 }
 
 func newRunner(cfg *Config, opts Options) *runner {
@@ -186,7 +190,7 @@ func newRunner(cfg *Config, opts Options) *runner {
 	if opts.Progress == nil {
 		opts.Progress = noProgress{}
 	}
-	r := &runner{cfg: cfg, opts: opts, log: log, clock: clock}
+	r := &runner{cfg: cfg, opts: opts, log: log, clock: clock, stores: map[string]sinks.Store{}}
 	r.extractedAt = clock()
 	r.runID = opts.RunID
 	if r.runID == "" {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -20,6 +21,25 @@ func oneJob(lines ...string) string {
 		b.WriteString("    " + l + "\n")
 	}
 	return b.String()
+}
+
+// destinationJobs lists medipim jobs named a, b, … on one line each, with
+// the given destinations, their value at column 56.
+func destinationJobs(destinations ...string) string {
+	var b strings.Builder
+	for i, d := range destinations {
+		fmt.Fprintf(&b, "  - {name: %c, provider: medipim, output: {destination: %q}}\n", 'a'+i, d)
+	}
+	return b.String()
+}
+
+// tagList is n tags named prefix1, prefix2, … for a flow mapping.
+func tagList(prefix string, n int) string {
+	tags := make([]string, n)
+	for i := range tags {
+		tags[i] = fmt.Sprintf("%s%d: x", prefix, i+1)
+	}
+	return strings.Join(tags, ", ")
 }
 
 func TestConfigProblems(t *testing.T) {
@@ -125,6 +145,80 @@ func TestConfigProblems(t *testing.T) {
 				`jobs.yaml:3:38: output.compression.jsonl: expected one of gzip, zstd, none, got "snappy"`,
 				`jobs.yaml:3:57: output.compression.xml: unknown key "xml" (valid keys: parquet, jsonl, csv)`,
 			}},
+		{name: "s3 storage class, region and upload concurrency",
+			yml: "version: 1\noutput:\n  s3: {storage_class: standard, region: EU-WEST-1, upload_concurrency: 0}\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {s3: {storage_class: EXPRESS_ONEZONE, upload_concurrency: 65}}}\n" +
+				"  - {name: b, provider: medipim, output: {s3: {region: eu west 1, upload_concurrency: many}}}\n",
+			want: []string{
+				`jobs.yaml:3:23: output.s3.storage_class: expected one of "", STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, GLACIER_IR, DEEP_ARCHIVE, got "standard"`,
+				`jobs.yaml:3:41: output.s3.region: expected a region like eu-west-1 (lowercase letters, digits and -), got "EU-WEST-1"`,
+				`jobs.yaml:3:72: output.s3.upload_concurrency: must be at least 1, got 0`,
+				`jobs.yaml:5:63: jobs[0].output.s3.storage_class: expected one of "", STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER, GLACIER_IR, DEEP_ARCHIVE, got "EXPRESS_ONEZONE"`,
+				`jobs.yaml:5:100: jobs[0].output.s3.upload_concurrency: must be at most 64, got 65`,
+				`jobs.yaml:6:56: jobs[1].output.s3.region: expected a region like eu-west-1 (lowercase letters, digits and -), got "eu west 1"`,
+				`jobs.yaml:6:87: jobs[1].output.s3.upload_concurrency: expected an integer, got "many"`,
+			}},
+		{name: "s3 tags",
+			yml: "version: 1\noutput:\n  s3:\n    tags:\n" +
+				"      team!: x\n      aws:created: x\n      AWS:x: x\n      \"\": x\n      " + strings.Repeat("k", 129) + ": x\n" +
+				"      ok: \"a<b\"\n      long: " + strings.Repeat("v", 257) + "\n      list: [a]\n" +
+				"      \"Cost Center\": \"4711 / é+=._:@\"\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {s3: {tags: [team]}}}\n",
+			want: []string{
+				`jobs.yaml:5:7: output.s3.tags.team!: invalid tag key "team!": use only letters, digits, spaces and + - = . _ : / @`,
+				`jobs.yaml:6:7: output.s3.tags.aws:created: invalid tag key "aws:created": the aws: prefix is reserved by AWS`,
+				`jobs.yaml:7:7: output.s3.tags.AWS:x: invalid tag key "AWS:x": the aws: prefix is reserved by AWS`,
+				`jobs.yaml:8:7: output.s3.tags: invalid tag key "": must be 1 to 128 characters long, got 0`,
+				`jobs.yaml:9:7: output.s3.tags.` + strings.Repeat("k", 129) + `: invalid tag key "` + strings.Repeat("k", 129) + `": must be 1 to 128 characters long, got 129`,
+				`jobs.yaml:10:11: output.s3.tags.ok: invalid tag value "a<b": use only letters, digits, spaces and + - = . _ : / @`,
+				`jobs.yaml:11:13: output.s3.tags.long: invalid tag value: must be at most 256 characters long, got 257`,
+				`jobs.yaml:12:13: output.s3.tags.list: expected a string, got a list`,
+				`jobs.yaml:15:54: jobs[0].output.s3.tags: expected a mapping of tag keys to values, got a list`,
+			}},
+		{name: "more than 10 s3 tags",
+			yml: "version: 1\noutput:\n  s3:\n    tags: {" + tagList("t", 11) + "}\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {s3: {tags: {" + tagList("u", 11) + "}}}}\n",
+			want: []string{
+				`jobs.yaml:4:11: output.s3.tags: at most 10 tags per object (the S3 limit), got 11`,
+				`jobs.yaml:6:54: jobs[0].output.s3.tags: at most 10 tags per object (the S3 limit), got 11`,
+			}},
+		{name: "more than 10 s3 tags once merged, for the jobs writing to s3",
+			yml: "version: 1\noutput:\n  destination: s3://bucket\n  s3:\n    tags: {" + tagList("t", 6) + "}\njobs:\n" +
+				"  - name: a\n    provider: medipim\n    output: {s3: {tags: {" + tagList("u", 5) + "}}}\n" +
+				"  - name: b\n    provider: medipim\n    output: {s3: {tags: {t1: x, t2: x, u1: x, u2: x}}}\n" +
+				"  - name: c\n    provider: medipim\n    output:\n      destination: ./out\n      s3: {tags: {" + tagList("u", 5) + "}}\n",
+			want: []string{
+				`jobs.yaml:9:25: jobs[0].output.s3.tags: at most 10 tags per object (the S3 limit), got 11 once merged with those of output.s3 (line 5)`,
+			}},
+		{name: "kms_key_id without sse: aws:kms, at the top level, reported once",
+			yml: "version: 1\noutput:\n  destination: s3://bucket/x\n  s3: {kms_key_id: alias/export}\njobs:\n" +
+				"  - {name: a, provider: medipim}\n  - {name: b, provider: medipim}\n",
+			want: []string{`jobs.yaml:4:20: output.s3.kms_key_id: kms_key_id needs sse: aws:kms (or aws:kms:dsse), but sse is not set`}},
+		{name: "kms_key_id without sse: aws:kms, inherited by a job writing to s3",
+			yml: "version: 1\noutput:\n  s3: {kms_key_id: alias/export, sse: AES256}\njobs:\n" +
+				"  - {name: a, provider: medipim}\n  - {name: b, provider: medipim, output: {destination: s3://bucket}}\n",
+			want: []string{`jobs.yaml:3:20: output.s3.kms_key_id: kms_key_id needs sse: aws:kms (or aws:kms:dsse), but sse is "AES256" (line 3)`}},
+		{name: "kms_key_id set in a job without sse: aws:kms",
+			yml: "version: 1\noutput:\n  destination: s3://bucket\n  s3:\n    sse: AES256\njobs:\n" +
+				"  - name: a\n    provider: medipim\n    output:\n      s3: {kms_key_id: alias/a}\n" +
+				"  - name: b\n    provider: medipim\n    output:\n      s3: {kms_key_id: alias/b, sse: \"\"}\n" +
+				"  - name: c\n    provider: medipim\n    output:\n      s3: {kms_key_id: alias/c, sse: aws:kms}\n" +
+				"  - name: d\n    provider: medipim\n    output:\n      s3: {kms_key_id: alias/d, sse: aws:kms:dsse}\n",
+			want: []string{
+				`jobs.yaml:10:24: jobs[0].output.s3.kms_key_id: kms_key_id needs sse: aws:kms (or aws:kms:dsse), but sse is "AES256" (line 5)`,
+				`jobs.yaml:14:24: jobs[1].output.s3.kms_key_id: kms_key_id needs sse: aws:kms (or aws:kms:dsse), but sse is "" (line 14)`,
+			}},
+		{name: "a job's sse that drops the top-level kms_key_id",
+			yml: "version: 1\noutput:\n  destination: s3://bucket\n  s3: {sse: aws:kms, kms_key_id: alias/export}\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {s3: {sse: AES256}}}\n" +
+				"  - {name: b, provider: medipim, output: {s3: {sse: AES256, kms_key_id: \"\"}}}\n" +
+				"  - {name: c, provider: medipim, output: {s3: {sse: AES256}, destination: ./out}}\n",
+			want: []string{
+				`jobs.yaml:6:53: jobs[0].output.s3.sse: the kms_key_id of output.s3 (line 4) needs sse: aws:kms (or aws:kms:dsse): set kms_key_id: "" in this job's output.s3 to drop it`,
+			}},
+		{name: "kms_key_id with an invalid sse: reported once",
+			yml:  "version: 1\noutput:\n  destination: s3://bucket\n  s3: {sse: kms, kms_key_id: alias/export}\njobs: [{name: a, provider: medipim}]\n",
+			want: []string{`jobs.yaml:4:13: output.s3.sse: expected one of "", AES256, aws:kms, aws:kms:dsse, got "kms"`}},
 		{name: "s3 settings",
 			yml: "version: 1\noutput:\n  s3: {sse: kms, endpoint: minio:9000}\njobs: [{name: a, provider: medipim}]\n",
 			want: []string{
@@ -148,12 +242,57 @@ func TestConfigProblems(t *testing.T) {
 			yml: "version: 1\noutput: {destination: \"s3://bucket/exports\"}\nstate: {dir: s3://bucket/state}\njobs:\n" +
 				"  - {name: a, provider: medipim, output: {destination: \"gs://bucket\"}}\n" +
 				"  - {name: b, provider: medipim, output: {destination: \"file://host/x\"}}\n" +
-				"  - {name: c, provider: medipim, output: {destination: \"file:relative\"}}\n",
+				"  - {name: c, provider: medipim, output: {destination: \"file:relative\"}}\n" +
+				"  - {name: d, provider: medipim, output: {destination: \"S3://bucket\"}}\n",
 			want: []string{
-				`jobs.yaml:2:23: output.destination: s3 destinations are not supported yet`,
-				`jobs.yaml:3:14: state.dir: s3 state directories are not supported yet`,
 				`jobs.yaml:5:56: jobs[0].output.destination: expected a directory, file:///abs/dir or s3://bucket/prefix, got "gs://bucket"`,
 				`jobs.yaml:6:56: jobs[1].output.destination: a file URL takes an absolute path and nothing else, as in file:///abs/dir; got "file://host/x"`,
+				`jobs.yaml:8:56: jobs[3].output.destination: expected a directory, file:///abs/dir or s3://bucket/prefix, got "S3://bucket"`,
+			}},
+		{name: "s3 bucket names",
+			yml: "version: 1\nstate: {dir: \"s3://State\"}\njobs:\n" + destinationJobs(
+				"s3://", "s3:///x", "s3://ab", "s3://"+strings.Repeat("a", 64), "s3://My_Bucket/x", "s3://bucket:9000/x",
+				"s3://-bucket", "s3://bucket./x", "s3://my..bucket", "s3://192.168.5.4/x",
+				"s3://xn--bucket", "s3://sthree-bucket", "s3://amzn-s3-demo-bucket",
+				"s3://bucket-s3alias", "s3://bucket--ol-s3", "s3://bucket.mrap", "s3://bucket--x-s3", "s3://bucket--table-s3"),
+			want: []string{
+				`jobs.yaml:2:14: state.dir: invalid bucket name "State": use only lowercase letters, digits, '.' and '-'`,
+				`jobs.yaml:4:56: jobs[0].output.destination: expected s3://bucket/prefix, got "s3://": the bucket is missing`,
+				`jobs.yaml:5:56: jobs[1].output.destination: expected s3://bucket/prefix, got "s3:///x": the bucket is missing`,
+				`jobs.yaml:6:56: jobs[2].output.destination: invalid bucket name "ab": must be 3 to 63 characters long, got 2`,
+				`jobs.yaml:7:56: jobs[3].output.destination: invalid bucket name "` + strings.Repeat("a", 64) + `": must be 3 to 63 characters long, got 64`,
+				`jobs.yaml:8:56: jobs[4].output.destination: invalid bucket name "My_Bucket": use only lowercase letters, digits, '.' and '-'`,
+				`jobs.yaml:9:56: jobs[5].output.destination: invalid bucket name "bucket:9000": use only lowercase letters, digits, '.' and '-'`,
+				`jobs.yaml:10:56: jobs[6].output.destination: invalid bucket name "-bucket": must begin and end with a lowercase letter or a digit`,
+				`jobs.yaml:11:56: jobs[7].output.destination: invalid bucket name "bucket.": must begin and end with a lowercase letter or a digit`,
+				`jobs.yaml:12:56: jobs[8].output.destination: invalid bucket name "my..bucket": must not contain ".."`,
+				`jobs.yaml:13:56: jobs[9].output.destination: invalid bucket name "192.168.5.4": must not be formatted as an IP address`,
+				`jobs.yaml:14:56: jobs[10].output.destination: invalid bucket name "xn--bucket": the prefix "xn--" is reserved by S3`,
+				`jobs.yaml:15:56: jobs[11].output.destination: invalid bucket name "sthree-bucket": the prefix "sthree-" is reserved by S3`,
+				`jobs.yaml:16:56: jobs[12].output.destination: invalid bucket name "amzn-s3-demo-bucket": the prefix "amzn-s3-demo-" is reserved by S3`,
+				`jobs.yaml:17:56: jobs[13].output.destination: invalid bucket name "bucket-s3alias": the suffix "-s3alias" is reserved by S3`,
+				`jobs.yaml:18:56: jobs[14].output.destination: invalid bucket name "bucket--ol-s3": the suffix "--ol-s3" is reserved by S3`,
+				`jobs.yaml:19:56: jobs[15].output.destination: invalid bucket name "bucket.mrap": the suffix ".mrap" is reserved by S3`,
+				`jobs.yaml:20:56: jobs[16].output.destination: invalid bucket name "bucket--x-s3": the suffix "--x-s3" is reserved by S3`,
+				`jobs.yaml:21:56: jobs[17].output.destination: invalid bucket name "bucket--table-s3": the suffix "--table-s3" is reserved by S3`,
+			}},
+		{name: "s3 prefixes",
+			yml: "version: 1\njobs:\n" + destinationJobs(
+				"s3://bucket//x", "s3://bucket/a//b", "s3://bucket/a//", "s3://bucket/a/./b", "s3://bucket/a/..", "s3://bucket/.",
+				"s3://bucket/a?versionId=1", "s3://bucket/a#top", "s3://bucket?x", "s3://AKIA:hunter2@bucket/x", "s3://bucket/a${TAB}b"),
+			env: []string{"TAB", "\t"},
+			want: []string{
+				`jobs.yaml:3:56: jobs[0].output.destination: invalid prefix "/x": must not start with '/'`,
+				`jobs.yaml:4:56: jobs[1].output.destination: invalid prefix "a//b": must not contain an empty segment ("//")`,
+				`jobs.yaml:5:56: jobs[2].output.destination: invalid prefix "a//": must not contain an empty segment ("//")`,
+				`jobs.yaml:6:56: jobs[3].output.destination: invalid prefix "a/./b": must not contain "." or ".." segments`,
+				`jobs.yaml:7:56: jobs[4].output.destination: invalid prefix "a/..": must not contain "." or ".." segments`,
+				`jobs.yaml:8:56: jobs[5].output.destination: invalid prefix ".": must not contain "." or ".." segments`,
+				`jobs.yaml:9:56: jobs[6].output.destination: an s3 URL takes no query or fragment (? or #), got "s3://bucket/a?versionId=1"`,
+				`jobs.yaml:10:56: jobs[7].output.destination: an s3 URL takes no query or fragment (? or #), got "s3://bucket/a#top"`,
+				`jobs.yaml:11:56: jobs[8].output.destination: an s3 URL takes no query or fragment (? or #), got "s3://bucket?x"`,
+				`jobs.yaml:12:56: jobs[9].output.destination: an s3 URL must not contain credentials: they come from the AWS chain (environment, profile, role)`,
+				`jobs.yaml:13:56: jobs[10].output.destination: invalid prefix "a\tb": must not contain control characters`,
 			}},
 		{name: "two jobs writing to one folder",
 			yml: "version: 1\noutput: {path: \"{provider}/dt={date}\"}\njobs:\n" +
@@ -162,6 +301,17 @@ func TestConfigProblems(t *testing.T) {
 			want: []string{
 				`jobs.yaml:6:5: jobs[2].output.path: writes to the same folder as jobs[0] (a), overwriting its files: put {job} in output.path`,
 				`jobs.yaml:7:49: jobs[3].output.path: writes to the same folder as jobs[0] (a), overwriting its files: put {job} in output.path`,
+			}},
+
+		{name: "two jobs writing to one s3 folder",
+			yml: "version: 1\noutput: {path: \"dt={date}\"}\njobs:\n" +
+				"  - {name: a, provider: medipim, output: {destination: \"s3://bucket/users\"}}\n" +
+				"  - {name: b, provider: medipim, output: {destination: \"s3://bucket/users/\"}}\n" +
+				"  - {name: c, provider: medipim, output: {destination: \"s3://bucket\", path: \"users/dt={date}\"}}\n" +
+				"  - {name: d, provider: medipim, output: {destination: \"s3://other-bucket/users\"}}\n",
+			want: []string{
+				`jobs.yaml:5:5: jobs[1].output.path: writes to the same folder as jobs[0] (a), overwriting its files: put {job} in output.path`,
+				`jobs.yaml:6:77: jobs[2].output.path: writes to the same folder as jobs[0] (a), overwriting its files: put {job} in output.path`,
 			}},
 
 		// Not supported yet.
@@ -299,6 +449,16 @@ func TestAcceptedValues(t *testing.T) {
 		{"sizes", []string{"output: {s3: {part_size: 1GB}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(1e9)},
 		{"plain byte size", []string{"output: {s3: {part_size: 6000000}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(6_000_000)},
 		{"local destination", []string{"output: {destination: file:///srv/out}"}, nil, func(j Job) any { return j.Output.Destination }, "file:///srv/out"},
+		{"s3 destination, kept as written", []string{"output: {destination: s3://exports.example-1/users/by-job/}"}, nil, func(j Job) any { return j.Output.Destination }, "s3://exports.example-1/users/by-job/"},
+		{"s3 destination, whole bucket", []string{"output: {destination: \"s3://${BUCKET}\"}"}, []string{"BUCKET", "123"}, func(j Job) any { return j.Output.Destination }, "s3://123"},
+		{"s3 block unused by a local destination", []string{"output: {destination: ./out, s3: {kms_key_id: k, sse: AES256}}"}, nil, func(j Job) any { return j.Output.S3.KMSKeyID }, "k"},
+		{"kms_key_id with aws:kms:dsse", []string{"output: {destination: s3://b-1, s3: {kms_key_id: k, sse: aws:kms:dsse}}"}, nil, func(j Job) any { return j.Output.S3.SSE }, "aws:kms:dsse"},
+		{"tag values are text", []string{"output: {s3: {tags: {n: 12, b: true, e: \"\"}}}"}, nil, func(j Job) any { return j.Output.S3.Tags }, map[string]string{"n": "12", "b": "true", "e": ""}},
+		{"storage class", []string{"output: {s3: {storage_class: GLACIER_IR}}"}, nil, func(j Job) any { return j.Output.S3.StorageClass }, "GLACIER_IR"},
+		{"upload concurrency", []string{"output: {s3: {upload_concurrency: \"${N}\"}}"}, []string{"N", "64"}, func(j Job) any { return j.Output.S3.UploadConcurrency }, 64},
+		{"region of an S3-compatible store", []string{"output: {s3: {region: garage}}"}, nil, func(j Job) any { return j.Output.S3.Region }, "garage"},
+		{"smallest part size", []string{"output: {s3: {part_size: 5MiB}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(5 << 20)},
+		{"largest part size", []string{"output: {s3: {part_size: 5GiB}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(5 << 30)},
 		{"merge key", []string{"<<: {page_size: 50, max_in_flight: 3}", "max_in_flight: 1"}, nil, func(j Job) any { return []int{j.PageSize, j.MaxInFlight} }, []int{50, 1}},
 	}
 	for _, tc := range cases {
@@ -306,6 +466,41 @@ func TestAcceptedValues(t *testing.T) {
 			cfg := mustParse(t, oneJob(tc.lines...), envOf(tc.env...))
 			if got := tc.get(cfg.Jobs[0]); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseS3URL(t *testing.T) {
+	cases := []struct{ in, bucket, prefix, err string }{
+		{in: "s3://bucket", bucket: "bucket"},
+		{in: "s3://bucket/", bucket: "bucket"},
+		{in: "s3://my.bucket-1/a", bucket: "my.bucket-1", prefix: "a"},
+		{in: "s3://abc/a/b/", bucket: "abc", prefix: "a/b"},
+		{in: "s3://abc/dt=2026-01-02/run id/é", bucket: "abc", prefix: "dt=2026-01-02/run id/é"},
+		{in: "s3://abc/a%2Fb", bucket: "abc", prefix: "a%2Fb"}, // as written: no percent-decoding
+		{in: "s3://" + strings.Repeat("a", 63), bucket: strings.Repeat("a", 63)},
+		{in: "s3://1.2.3", bucket: "1.2.3"},
+		{in: "s3://a.b.c.d", bucket: "a.b.c.d"},
+		{in: "s3://bucket-s3alias-x", bucket: "bucket-s3alias-x"},
+		{in: "s3://bucket/a//", err: `invalid prefix "a//": must not contain an empty segment ("//")`},
+		{in: "s3://bucket/..", err: `invalid prefix "..": must not contain "." or ".." segments`},
+		{in: "s3://bucket/a..b/.x", bucket: "bucket", prefix: "a..b/.x"},
+		{in: "s3://10.0.0.1", err: `invalid bucket name "10.0.0.1": must not be formatted as an IP address`},
+		{in: "s3://::1", err: `invalid bucket name "::1": use only lowercase letters, digits, '.' and '-'`},
+		{in: "s3://u@bucket", err: "an s3 URL must not contain credentials: they come from the AWS chain (environment, profile, role)"},
+		{in: "./out", err: `expected s3://bucket/prefix, got "./out"`},
+		{in: "s3:/bucket", err: `expected s3://bucket/prefix, got "s3:/bucket"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			bucket, prefix, err := ParseS3URL(tc.in)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.err || bucket != tc.bucket || prefix != tc.prefix {
+				t.Errorf("got (%q, %q, %q), want (%q, %q, %q)", bucket, prefix, got, tc.bucket, tc.prefix, tc.err)
 			}
 		})
 	}

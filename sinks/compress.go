@@ -10,7 +10,8 @@ import (
 
 // compression is a whole-file codec for the text formats.
 type compression struct {
-	suffix string // appended to the file name, with its dot; "" for none
+	suffix      string // appended to the file name, with its dot; "" for none
+	contentType string // of the compressed file; "" for none
 	// wrap returns a writer compressing into w; nil for none.
 	wrap func(w io.Writer) (io.WriteCloser, error)
 }
@@ -26,11 +27,11 @@ func lookupCompression(name string) (compression, error) {
 	case "", "none":
 		return compression{}, nil
 	case "gzip":
-		return compression{suffix: ".gz", wrap: func(w io.Writer) (io.WriteCloser, error) {
+		return compression{suffix: ".gz", contentType: "application/gzip", wrap: func(w io.Writer) (io.WriteCloser, error) {
 			return gzip.NewWriterLevel(w, gzip.DefaultCompression)
 		}}, nil
 	case "zstd":
-		return compression{suffix: ".zst", wrap: func(w io.Writer) (io.WriteCloser, error) {
+		return compression{suffix: ".zst", contentType: "application/zstd", wrap: func(w io.Writer) (io.WriteCloser, error) {
 			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
 		}}, nil
 	}

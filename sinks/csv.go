@@ -23,6 +23,8 @@ type csvFormat struct {
 func (csvFormat) Name() string { return FormatCSV }
 func (csvFormat) Ext() string  { return "csv" }
 
+func (csvFormat) ContentType() string { return "text/csv; charset=utf-8" }
+
 func (f csvFormat) NewEncoder(w io.Writer, s *schema.Schema) (Encoder, error) {
 	e := &csvEncoder{w: w, cols: s.Columns, escapeFormulas: f.escapeFormulas}
 	// The header goes out with the first rows, or on Close for a file with

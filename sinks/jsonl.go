@@ -20,6 +20,8 @@ type jsonlFormat struct{}
 func (jsonlFormat) Name() string { return FormatJSONL }
 func (jsonlFormat) Ext() string  { return "jsonl" }
 
+func (jsonlFormat) ContentType() string { return "application/jsonl" }
+
 func (jsonlFormat) NewEncoder(w io.Writer, s *schema.Schema) (Encoder, error) {
 	e := &jsonlEncoder{w: w, cols: s.Columns, keys: make([]string, len(s.Columns))}
 	for i, c := range s.Columns {

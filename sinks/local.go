@@ -54,8 +54,8 @@ func (s *LocalStore) path(key string) (string, error) {
 }
 
 // Create starts the object key as a temporary file beside its final path,
-// creating directories as needed.
-func (s *LocalStore) Create(ctx context.Context, key string) (Object, error) {
+// creating directories as needed. A file has no content type to keep.
+func (s *LocalStore) Create(ctx context.Context, key, _ string) (Object, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sinks: create %s: %w", key, err)
 	}

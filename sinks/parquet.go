@@ -47,6 +47,8 @@ type parquetFormat struct {
 func (parquetFormat) Name() string { return FormatParquet }
 func (parquetFormat) Ext() string  { return "parquet" }
 
+func (parquetFormat) ContentType() string { return "application/vnd.apache.parquet" }
+
 // compressesItself marks a format whose files must not be wrapped in
 // gzip or zstd: Parquet compresses its pages, and readers need the
 // footer at the end of a plain file.

@@ -16,6 +16,9 @@ import (
 type Format interface {
 	Name() string // jsonl, csv or parquet
 	Ext() string  // file extension without the dot, before any compression suffix
+	// ContentType is the media type of an uncompressed file, which stores
+	// such as S3 keep with the object.
+	ContentType() string
 	NewEncoder(w io.Writer, s *schema.Schema) (Encoder, error)
 }
 
@@ -26,12 +29,14 @@ type Encoder interface {
 	Close() error
 }
 
-// Store is where files go: a local directory now, S3 later.
+// Store is where files go: a local directory (LocalStore) or an S3
+// bucket (S3Store).
 type Store interface {
 	// Create starts an object at key (slash-separated, relative to the
-	// store's root). Nothing is visible at key until Close on the object
-	// returns nil; Abort, or cancelling ctx, discards it.
-	Create(ctx context.Context, key string) (Object, error)
+	// store's root) of the given media type. Nothing is visible at key
+	// until Close on the object returns nil; Abort, or cancelling ctx,
+	// discards it.
+	Create(ctx context.Context, key, contentType string) (Object, error)
 	// Remove deletes key; a missing key is not an error.
 	Remove(ctx context.Context, key string) error
 	// List returns the keys directly under prefix (a folder), sorted.

@@ -1,32 +1,43 @@
 package sinks
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"golang.org/x/sync/errgroup"
 )
 
-// storeUnderTest is a Store with a way to read an object back, which the
-// Store interface itself does not need.
+// storeUnderTest is a Store with what the conformance suite needs beyond
+// the Store interface.
 type storeUnderTest struct {
 	Store
 	read func(key string) ([]byte, error)
+	// partSize is the unit the store sends data in (S3's part size), so
+	// that the suite can write objects of many parts.
+	partSize int
+	// breakBackend makes every later operation of the store fail, as a
+	// lost disk or server would.
+	breakBackend func()
 }
 
-// testStore is the conformance suite every Store runs (an S3 store joins
-// with its own constructor): visibility only after Close, Abort and
-// cancellation leave nothing, Remove and List semantics.
+// testStore is the conformance suite every Store runs (LocalStore and
+// S3Store alike): visibility only after Close, Abort and cancellation
+// leave nothing, objects of many parts, concurrent writers, errors from
+// Close, Remove and List semantics.
 func testStore(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
 	ctx := context.Background()
 
 	create := func(t *testing.T, s Store, ctx context.Context, key string) Object {
 		t.Helper()
-		obj, err := s.Create(ctx, key)
+		obj, err := s.Create(ctx, key, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +122,7 @@ func testStore(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
 		if keys := list(t, s, "c"); len(keys) != 0 {
 			t.Errorf("List = %v, want nothing", keys)
 		}
-		if _, err := s.Create(cctx, "c/other"); !errors.Is(err, context.Canceled) {
+		if _, err := s.Create(cctx, "c/other", ""); !errors.Is(err, context.Canceled) {
 			t.Errorf("Create with a cancelled context = %v", err)
 		}
 	})
@@ -127,6 +138,80 @@ func testStore(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
 		}
 		if data, err := s.read("r/users.csv"); err != nil || string(data) != "second" {
 			t.Errorf("read = %q, %v", data, err)
+		}
+	})
+
+	t.Run("objects of many parts", func(t *testing.T) {
+		s := newStore(t)
+		want := pseudoRandomBytes(3*s.partSize+12345, 1)
+		obj := create(t, s, ctx, "big/users.jsonl")
+		for rest := want; len(rest) > 0; {
+			n := min(len(rest), 1<<20+7) // writes that straddle part boundaries
+			write(t, obj, string(rest[:n]))
+			rest = rest[n:]
+		}
+		if keys := list(t, s, "big"); len(keys) != 0 {
+			t.Errorf("before Close: List = %v, want nothing", keys)
+		}
+		if err := obj.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.read("big/users.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("read back %d bytes that differ from the %d written", len(got), len(want))
+		}
+	})
+
+	t.Run("concurrent writers", func(t *testing.T) {
+		s := newStore(t)
+		const writers = 4
+		var g errgroup.Group
+		for i := range writers {
+			g.Go(func() error {
+				obj, err := s.Create(ctx, fmt.Sprintf("many/w%d", i), "")
+				if err != nil {
+					return err
+				}
+				data := pseudoRandomBytes(s.partSize+i*1000, byte(i))
+				for rest := data; len(rest) > 0; rest = rest[min(len(rest), 64<<10):] {
+					if _, err := obj.Write(rest[:min(len(rest), 64<<10)]); err != nil {
+						return errors.Join(err, obj.Abort())
+					}
+				}
+				return obj.Close()
+			})
+		}
+		if err := g.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		keys := list(t, s, "many")
+		if len(keys) != writers {
+			t.Fatalf("List = %v, want %d objects", keys, writers)
+		}
+		for i := range writers {
+			got, err := s.read(fmt.Sprintf("many/w%d", i))
+			if err != nil || !bytes.Equal(got, pseudoRandomBytes(s.partSize+i*1000, byte(i))) {
+				t.Errorf("object w%d: %d bytes, %v: not what its writer wrote", i, len(got), err)
+			}
+		}
+	})
+
+	t.Run("Close reports a failing backend and commits nothing", func(t *testing.T) {
+		s := newStore(t)
+		obj := create(t, s, ctx, "f/users.csv")
+		write(t, obj, string(pseudoRandomBytes(s.partSize+10, 3)))
+		s.breakBackend()
+		if err := obj.Close(); err == nil {
+			t.Fatal("Close succeeded with the backend gone")
+		}
+		if err := obj.Abort(); err != nil {
+			t.Errorf("Abort after a failed Close: %v", err)
+		}
+		if err := obj.Close(); !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("Close after a failed Close = %v, want fs.ErrClosed", err)
 		}
 	})
 
@@ -161,9 +246,33 @@ func testStore(t *testing.T, newStore func(t *testing.T) storeUnderTest) {
 func newLocalStoreUnderTest(t *testing.T) storeUnderTest {
 	root := t.TempDir()
 	s := NewLocalStore(root)
-	return storeUnderTest{Store: s, read: func(key string) ([]byte, error) {
-		return os.ReadFile(filepath.Join(root, filepath.FromSlash(key)))
-	}}
+	return storeUnderTest{
+		Store: s,
+		read: func(key string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(root, filepath.FromSlash(key)))
+		},
+		partSize: writeBufferSize,
+		// The directories go: the rename that commits has nowhere to go.
+		breakBackend: func() {
+			if err := os.RemoveAll(root); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+}
+
+// pseudoRandomBytes returns n bytes that differ with seed and do not
+// compress or repeat at part boundaries.
+func pseudoRandomBytes(n int, seed byte) []byte {
+	b := make([]byte, n)
+	x := uint32(seed) + 1
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+	return b
 }
 
 func TestLocalStore(t *testing.T) {
@@ -194,7 +303,7 @@ func TestLocalStoreTempFiles(t *testing.T) {
 	root := t.TempDir()
 	s := NewLocalStore(root)
 
-	obj, err := s.Create(ctx, "job/users.parquet")
+	obj, err := s.Create(ctx, "job/users.parquet", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +319,7 @@ func TestLocalStoreTempFiles(t *testing.T) {
 	}
 
 	cctx, cancel := context.WithCancel(ctx)
-	obj, err = s.Create(cctx, "job/users.csv")
+	obj, err = s.Create(cctx, "job/users.csv", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +331,7 @@ func TestLocalStoreTempFiles(t *testing.T) {
 		t.Errorf("after a cancelled Close, files = %v", files)
 	}
 
-	obj, err = s.Create(ctx, "job/users.csv")
+	obj, err = s.Create(ctx, "job/users.csv", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +347,7 @@ func TestLocalStoreRejectsKeysOutsideRoot(t *testing.T) {
 	ctx := context.Background()
 	s := NewLocalStore(t.TempDir())
 	for _, key := range []string{"../escape", "a/../../escape", "/abs/path", "", "."} {
-		if obj, err := s.Create(ctx, key); err == nil {
+		if obj, err := s.Create(ctx, key, ""); err == nil {
 			obj.Abort()
 			t.Errorf("Create(%q) succeeded", key)
 		}

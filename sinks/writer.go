@@ -255,7 +255,11 @@ func (w *Writer) expectOneFile() bool {
 // openFile creates the object for the next file and makes it current.
 func (w *Writer) openFile(name string) error {
 	key := path.Join(w.dir, name)
-	obj, err := w.store.Create(w.ctx, key)
+	contentType := w.format.ContentType()
+	if w.comp.contentType != "" {
+		contentType = w.comp.contentType
+	}
+	obj, err := w.store.Create(w.ctx, key, contentType)
 	if err != nil {
 		return fmt.Errorf("sinks: create %s: %w", key, err)
 	}

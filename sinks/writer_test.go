@@ -448,8 +448,8 @@ type faultyStore struct {
 	created    int
 }
 
-func (s *faultyStore) Create(ctx context.Context, key string) (Object, error) {
-	obj, err := s.Store.Create(ctx, key)
+func (s *faultyStore) Create(ctx context.Context, key, contentType string) (Object, error) {
+	obj, err := s.Store.Create(ctx, key, contentType)
 	if err != nil {
 		return nil, err
 	}
