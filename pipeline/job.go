@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -77,7 +78,7 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 
 // export runs source → normalize → sinks for one job and commits the output.
 // It returns the manifest so far even on failure, for the counts.
-func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manifest, sinks.Store, string, error) {
+func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ string, err error) {
 	m := &Manifest{
 		Version: 1, Job: job.Name, Provider: job.Provider, RunID: r.runID,
 		StartedAt: r.clock(), SchemaVersion: schema.Version,
@@ -96,7 +97,14 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (*Manife
 	if err != nil {
 		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
 	}
-	defer out.abort() // a no-op once committed
+	defer func() {
+		// A no-op once committed. An upload that could not be aborted is
+		// the user's to know about: it holds storage until a lifecycle
+		// rule clears it.
+		if abortErr := out.abort(); abortErr != nil {
+			err = errors.Join(err, fmt.Errorf("job %q: clean-up: %w", job.Name, abortErr))
+		}
+	}()
 
 	var total schema.Null[int64]
 	err = src.Fetch(ctx, func(p httpsource.Page) error {

@@ -203,11 +203,13 @@ func (o *jobOutput) removeStale(ctx context.Context, files []sinks.FileInfo) err
 	return nil
 }
 
-func (o *jobOutput) abort() {
+func (o *jobOutput) abort() error {
 	if o.committed {
-		return
+		return nil
 	}
+	var errs []error
 	for _, w := range o.writers {
-		w.Abort()
+		errs = append(errs, w.Abort())
 	}
+	return errors.Join(errs...)
 }

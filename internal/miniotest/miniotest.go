@@ -65,10 +65,14 @@ type Server struct {
 	// (AES256) works and so does SSE-KMS naming this key.
 	KMSKeyID string
 
-	cmd  *exec.Cmd
+	bin  string
+	args []string
+	env  []string
 	out  *syncBuffer
-	done chan struct{} // closed once the process has exited and been waited for
-	stop sync.Once
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd     // nil while stopped
+	done chan struct{} // closed once cmd has exited and been waited for
 }
 
 // Start runs a MinIO server for the test, with its data in a temporary
@@ -147,7 +151,6 @@ func start(t testing.TB, bin string) (*Server, error) {
 		Region:    "us-east-1",
 		KMSKeyID:  "miniotest-key",
 		out:       &syncBuffer{},
-		done:      make(chan struct{}),
 	}
 	kmsKey := make([]byte, 32)
 	if _, err := rand.Read(kmsKey); err != nil {
@@ -156,13 +159,14 @@ func start(t testing.TB, bin string) (*Server, error) {
 	// certs-dir is private too: MinIO otherwise reads ~/.minio/certs and
 	// would serve TLS if the user keeps certificates there. HOME is a
 	// temporary directory because MinIO creates ~/.minio even so.
-	s.cmd = exec.Command(bin, "server",
+	s.args = []string{"server",
 		"--address", addr,
 		"--console-address", console,
 		"--certs-dir", t.TempDir(),
 		"--quiet",
-		t.TempDir())
-	s.cmd.Env = append(childEnv(os.Environ()),
+		t.TempDir()}
+	s.bin = bin
+	s.env = append(childEnv(os.Environ()),
 		"MINIO_ROOT_USER="+s.AccessKey,
 		"MINIO_ROOT_PASSWORD="+s.SecretKey,
 		"MINIO_KMS_SECRET_KEY="+s.KMSKeyID+":"+base64.StdEncoding.EncodeToString(kmsKey),
@@ -170,35 +174,50 @@ func start(t testing.TB, bin string) (*Server, error) {
 		"MINIO_UPDATE=off",
 		"HOME="+t.TempDir(), // the last HOME in Env wins
 	)
-	s.cmd.Stdout = s.out
-	s.cmd.Stderr = s.out
+	return s, s.launch(t)
+}
+
+// launch runs the server process and waits until it is live.
+func (s *Server) launch(t testing.TB) error {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Env = s.env
+	cmd.Stdout = s.out
+	cmd.Stderr = s.out
 	// Stop waits for the output to be copied; a stray child holding the
 	// pipe must not hang the test.
-	s.cmd.WaitDelay = 5 * time.Second
-	setPdeathsig(s.cmd)
-	if err := s.cmd.Start(); err != nil {
+	cmd.WaitDelay = 5 * time.Second
+	setPdeathsig(cmd)
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("miniotest: %v", err)
 	}
+	done := make(chan struct{})
 	var waitErr error
 	go func() {
-		waitErr = s.cmd.Wait()
-		close(s.done)
+		waitErr = cmd.Wait()
+		close(done)
 	}()
+	s.cmd, s.done = cmd, done
 
 	client := &http.Client{Timeout: time.Second}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		select {
-		case <-s.done:
-			return nil, fmt.Errorf("MinIO exited early (%v); output:\n%s", waitErr, s.out)
+		case <-done:
+			s.cmd = nil
+			return fmt.Errorf("MinIO exited early (%v); output:\n%s", waitErr, s.out)
 		default:
 		}
 		if live(client, s.Endpoint) {
-			return s, nil
+			return nil
 		}
 		if time.Now().After(deadline) {
-			s.Stop()
+			_ = cmd.Process.Kill()
+			<-done
+			s.cmd = nil
 			t.Fatalf("miniotest: MinIO not live at %s after %v; output:\n%s", s.Endpoint, readyTimeout, s.out)
 		}
 		time.Sleep(pollInterval)
@@ -254,12 +273,27 @@ func randHex(t testing.TB, n int) string {
 // happens when S3 goes away mid-run. It is idempotent, and the cleanup
 // Start registers calls it too.
 func (s *Server) Stop() {
-	s.stop.Do(func() {
-		// Kill fails only when the process is already gone, which is
-		// what Stop wants anyway.
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	// Kill fails only when the process is already gone, which is what
+	// Stop wants anyway.
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	s.cmd = nil
+}
+
+// Restart starts a stopped server again on the same address, data and
+// credentials, so a test can look at what a run left behind after the
+// server went away under it.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	if err := s.launch(t); err != nil {
+		t.Fatalf("miniotest: restart: %v", err)
+	}
 }
 
 // Output is what MinIO printed so far, for failure messages.

@@ -338,4 +338,15 @@ func TestStop(t *testing.T) {
 	if err == nil {
 		t.Fatal("PutObject after Stop succeeded")
 	}
+
+	// Restart brings the same server back: address, credentials, data.
+	s.Restart(t)
+	if _, err := c.PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String("after-restart"), Body: strings.NewReader("y"),
+	}); err != nil {
+		t.Fatalf("PutObject after Restart: %v", err)
+	}
+	if got := string(s.Get(t, bucket, "after-restart")); got != "y" {
+		t.Errorf("after Restart, read %q", got)
+	}
 }
