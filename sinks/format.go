@@ -2,12 +2,14 @@ package sinks
 
 import (
 	"fmt"
+	"sync"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/parquet-go/parquet-go/compress"
 	pqgzip "github.com/parquet-go/parquet-go/compress/gzip"
 	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/compress/uncompressed"
-	pqzstd "github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 // Format names accepted by NewFormat.
@@ -69,7 +71,7 @@ func newParquetFormat(opts FormatOptions) (Format, error) {
 func parquetCodec(name string) (compress.Codec, error) {
 	switch name {
 	case "", "zstd":
-		return &pqzstd.Codec{}, nil
+		return &zstdPageCodec{}, nil
 	case "snappy":
 		return &snappy.Codec{}, nil
 	case "gzip":
@@ -78,4 +80,51 @@ func parquetCodec(name string) (compress.Codec, error) {
 		return &uncompressed.Codec{}, nil
 	}
 	return nil, fmt.Errorf("sinks: unknown parquet compression %q (want zstd, snappy, gzip or none)", name)
+}
+
+// zstdPageWindow is the zstd window for Parquet pages. A page is
+// compressed on its own and is smaller than this (parquet-go flushes
+// pages at 256 KiB), so a larger window gains nothing, while the default
+// 8 MiB one keeps 16 MiB of history per encoder: that was the largest
+// part of a run's heap.
+const zstdPageWindow = 1 << 20
+
+// zstdPageCodec is parquet-go's zstd codec (default level, one goroutine,
+// no checksum, as parquet-go sets them) with a window fitted to pages.
+type zstdPageCodec struct {
+	encoders, decoders sync.Pool
+}
+
+func (*zstdPageCodec) String() string { return "ZSTD" }
+
+func (*zstdPageCodec) CompressionCodec() format.CompressionCodec { return format.Zstd }
+
+func (c *zstdPageCodec) Encode(dst, src []byte) ([]byte, error) {
+	e, _ := c.encoders.Get().(*zstd.Encoder)
+	if e == nil {
+		var err error
+		e, err = zstd.NewWriter(nil,
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(zstdPageWindow),
+			zstd.WithZeroFrames(true),
+			zstd.WithEncoderCRC(false),
+		)
+		if err != nil {
+			return nil, err
+		}
+	}
+	defer c.encoders.Put(e)
+	return e.EncodeAll(src, dst[:0]), nil
+}
+
+func (c *zstdPageCodec) Decode(dst, src []byte) ([]byte, error) {
+	d, _ := c.decoders.Get().(*zstd.Decoder)
+	if d == nil {
+		var err error
+		if d, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1)); err != nil {
+			return nil, err
+		}
+	}
+	defer c.decoders.Put(d)
+	return d.DecodeAll(src, dst[:0])
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/saas-export/export/schema"
 )
@@ -335,5 +336,34 @@ func TestParquetRowGroupBounds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestZstdPageCodecRoundTrips checks the codec on pages below and above
+// its window: what it encodes, standard zstd decodes.
+func TestZstdPageCodecRoundTrips(t *testing.T) {
+	c := &zstdPageCodec{}
+	for _, size := range []int{0, 100, 256 << 10, 3 << 20} {
+		page := bytes.Repeat(pseudoRandomBytes(size/8+1, 9), 8)[:size]
+		enc, err := c.Encode(nil, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := zstd.NewReader(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dec.DecodeAll(enc, nil)
+		dec.Close()
+		if err != nil || !bytes.Equal(got, page) {
+			t.Errorf("%d bytes: decoded %d bytes, %v", size, len(got), err)
+		}
+		if size > 1000 && len(enc) > size/4 {
+			t.Errorf("%d bytes of 8 repeats compressed to %d", size, len(enc))
+		}
+		again, err := c.Decode(nil, enc)
+		if err != nil || !bytes.Equal(again, page) {
+			t.Errorf("%d bytes: Decode gave %d bytes, %v", size, len(again), err)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/url"
 	"path"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -70,9 +71,7 @@ type S3Store struct {
 	opts    S3Options
 	tagging *string
 	uploads chan struct{} // a slot per part upload in flight
-
-	mu   sync.Mutex
-	free [][]byte // full-size part buffers to reuse
+	parts   *partPool
 }
 
 // NewS3Store returns a store for opts.Bucket. Credentials come from AWS's
@@ -106,7 +105,10 @@ func NewS3Store(ctx context.Context, opts S3Options) (*S3Store, error) {
 		}
 		o.UsePathStyle = opts.ForcePathStyle
 	})
-	s := &S3Store{client: client, opts: opts, uploads: make(chan struct{}, opts.UploadConcurrency)}
+	s := &S3Store{client: client, opts: opts, uploads: make(chan struct{}, opts.UploadConcurrency), parts: newPartPool(int(opts.PartSize))}
+	// A store has no Close, and a test may open many: the parts it kept
+	// are freed once nothing can use them.
+	runtime.AddCleanup(s, func(p *partPool) { p.release() }, s.parts)
 	if len(opts.Tags) > 0 {
 		q := url.Values{}
 		for k, v := range opts.Tags {
@@ -189,30 +191,6 @@ func (s *S3Store) List(ctx context.Context, prefix string) ([]string, error) {
 	return keys, nil
 }
 
-// buffer returns an empty part buffer: a reused full-size one if there is
-// one, else a small one that grows as the part fills, so that the many
-// small files (manifests, small jobs) never cost a whole part.
-func (s *S3Store) buffer() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := len(s.free); n > 0 {
-		b := s.free[n-1]
-		s.free = s.free[:n-1]
-		return b[:0]
-	}
-	return nil
-}
-
-// release keeps a full-size part buffer for the next part.
-func (s *S3Store) release(b []byte) {
-	if int64(cap(b)) != s.opts.PartSize {
-		return
-	}
-	s.mu.Lock()
-	s.free = append(s.free, b)
-	s.mu.Unlock()
-}
-
 // s3Object is an object being written: the part filling up, and the
 // multipart upload once the first part is full.
 type s3Object struct {
@@ -254,13 +232,8 @@ func (o *s3Object) Write(p []byte) (int, error) {
 				return written, err
 			}
 		}
-		if o.buf == nil {
-			o.buf = o.store.buffer()
-		}
-		if len(o.buf) == cap(o.buf) { // grow toward a whole part
-			grown := make([]byte, len(o.buf), min(max(2*cap(o.buf), 64<<10), size))
-			copy(grown, o.buf)
-			o.buf = grown
+		if len(o.buf) == cap(o.buf) {
+			o.grow()
 		}
 		n := min(len(p), cap(o.buf)-len(o.buf))
 		o.buf = append(o.buf, p[:n]...)
@@ -268,6 +241,19 @@ func (o *s3Object) Write(p []byte) (int, error) {
 		written += n
 	}
 	return written, nil
+}
+
+// grow makes room in the part filling up. A first part starts small on
+// the heap and takes a whole part buffer only past smallPartLimit; later
+// parts take one at once.
+func (o *s3Object) grow() {
+	if o.nextPart == 0 && cap(o.buf) < smallPartLimit {
+		grown := make([]byte, len(o.buf), min(max(2*cap(o.buf), 64<<10), smallPartLimit))
+		copy(grown, o.buf)
+		o.buf = grown
+		return
+	}
+	o.buf = append(o.store.parts.get(), o.buf...)
 }
 
 // sendPart uploads the full part in the background, starting the
@@ -301,7 +287,7 @@ func (o *s3Object) sendPart() error {
 	o.inFlight.Go(func() {
 		defer func() { <-s.uploads }()
 		err := o.uploadPart(part, body)
-		s.release(body)
+		s.parts.put(body)
 		if err != nil {
 			o.mu.Lock()
 			if o.err == nil {
@@ -366,7 +352,7 @@ func (o *s3Object) commit() error {
 			ServerSideEncryption: types.ServerSideEncryption(s.opts.SSE), SSEKMSKeyId: o.kmsKeyID(),
 			StorageClass: types.StorageClass(s.opts.StorageClass), Tagging: s.tagging,
 		})
-		s.release(o.buf)
+		s.parts.put(o.buf)
 		o.buf = nil
 		if err != nil {
 			return fmt.Errorf("sinks: put %s: %w", o.uri, err)
@@ -432,7 +418,7 @@ func (o *s3Object) discard(why error) error {
 	o.done, o.reason = true, why
 	o.cancel()
 	o.inFlight.Wait()
-	o.store.release(o.buf)
+	o.store.parts.put(o.buf)
 	o.buf = nil
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), cleanupTimeout)
 	defer cancel()
