@@ -60,7 +60,7 @@ func OpenStore(ctx context.Context, o Output) (sinks.Store, error) {
 // destination and settings: jobs writing to one bucket share its upload
 // slots, and so its memory bound.
 func (r *runner) storeFor(ctx context.Context, o Output) (sinks.Store, error) {
-	key := fmt.Sprintf("%s %+v", o.Destination, o.S3)
+	key := destinationKey(o)
 	r.storesMu.Lock()
 	defer r.storesMu.Unlock()
 	if s, ok := r.stores[key]; ok {

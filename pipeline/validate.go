@@ -167,7 +167,13 @@ func checkEndpoint(s string) string {
 	if s == "" {
 		return ""
 	}
-	if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "expected an absolute http(s) URL, got an unparsable URL"
+	case u.User != nil:
+		return "must not contain credentials: they come from the AWS chain (environment, profile, role)"
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return fmt.Sprintf("expected an absolute http(s) URL, got %q", s)
 	}
 	return ""

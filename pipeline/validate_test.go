@@ -225,6 +225,9 @@ func TestConfigProblems(t *testing.T) {
 				`jobs.yaml:3:13: output.s3.sse: expected one of "", AES256, aws:kms, aws:kms:dsse, got "kms"`,
 				`jobs.yaml:3:28: output.s3.endpoint: expected an absolute http(s) URL, got "minio:9000"`,
 			}},
+		{name: "s3 endpoint with credentials",
+			yml:  "version: 1\noutput:\n  s3: {endpoint: \"https://key:secret@minio:9000\"}\njobs: [{name: a, provider: medipim}]\n",
+			want: []string{`jobs.yaml:3:18: output.s3.endpoint: must not contain credentials: they come from the AWS chain (environment, profile, role)`}},
 		{name: "path placeholders",
 			yml: "version: 1\noutput: {path: \"{job}/{day}/{jb}/{day}\"}\njobs:\n" +
 				"  - {name: a, provider: medipim, output: {path: \"/abs/{job}\"}}\n" +

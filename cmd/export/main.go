@@ -30,7 +30,7 @@ const usage = `export: export SaaS user directories to JSONL, CSV and Parquet.
 Usage:
   export run       [-c FILE] [--job NAME]... [--run-id ID] [--now RFC3339] [--shard I/N | --shards N]
                    [--output text|json] [--log-format text|json] [--dry-run]
-  export validate  [-c FILE]
+  export validate  [-c FILE] [--check-destination [--job NAME]...]
   export plan      [-c FILE] [--output text|json]
   export providers [--output text|json]
   export schema    [--output json|arrow|athena] [--include-raw]
@@ -38,7 +38,10 @@ Usage:
   export version
 
 -c defaults to $EXPORT_CONFIG, then ./jobs.yaml.
+validate reads the config only, with no network; --check-destination then writes and
+removes a small .export-check-* object at each output destination to prove write access.
 Exit codes: 0 all jobs succeeded, 1 a job failed, 2 bad usage or config, 130 interrupted.
+validate: 0 valid (and every destination checked ok), 1 a destination failed the check, 2 invalid.
 `
 
 // env is the process environment, passed down rather than read globally so

@@ -60,7 +60,7 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 		return printPlan(e, cfg, opts, *output)
 	}
 	var progress *bars
-	if wantBars(e) && (*output == "text" || *output == "json") {
+	if wantBars(e) {
 		progress = newBars(e.stderr, logs, wantColor(e))
 		opts.Progress = progress
 	}
@@ -137,9 +137,15 @@ func loadConfig(flagValue string, e env) (*pipeline.Config, int) {
 	return cfg, exitOK
 }
 
-func cmdValidate(_ context.Context, args []string, e env) int {
+func cmdValidate(ctx context.Context, args []string, e env) int {
 	fs := newFlags("validate", e)
 	cfgFlag := fs.String("c", "", "config file (default $EXPORT_CONFIG, then ./jobs.yaml)")
+	check := fs.Bool("check-destination", false,
+		"after validating, prove write access to each output destination: write, commit and remove a small "+
+			pipeline.CheckObjectPrefix+"* object at its root (needs the network and credentials; "+
+			"without this flag validate is offline)")
+	var jobs multiFlag
+	fs.Var(&jobs, "job", "with --check-destination, check only this job's destination (repeatable)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -147,7 +153,40 @@ func cmdValidate(_ context.Context, args []string, e env) int {
 	if cfg == nil {
 		return code
 	}
+	selected, err := pipeline.SelectJobs(cfg, jobs, pipeline.Shard{})
+	if err != nil {
+		return usageError(e, err)
+	}
 	fmt.Fprintf(e.stdout, "%s: valid, %d job(s)\n", cfg.File, len(cfg.Jobs))
+	if !*check {
+		return exitOK
+	}
+	return checkDestinations(ctx, e, selected)
+}
+
+// checkDestinations prints one line per destination of jobs, ok or FAIL
+// with the reason, and returns the exit code: 0 when every one passed, 1
+// when any failed, 130 when interrupted.
+func checkDestinations(ctx context.Context, e env, jobs []pipeline.Job) int {
+	failed := 0
+	for _, c := range pipeline.CheckDestinations(ctx, jobs) {
+		line := fmt.Sprintf("%-4s  %s (jobs: %s)", "ok", c.URI, strings.Join(c.Jobs, ", "))
+		if c.Err != nil {
+			failed++
+			// One line per destination, whatever the error joins.
+			reason := strings.ReplaceAll(c.Err.Error(), "\n", "; ")
+			line = fmt.Sprintf("%-4s  %s (jobs: %s): %s", "FAIL", c.URI, strings.Join(c.Jobs, ", "), reason)
+		}
+		fmt.Fprintln(e.stdout, line)
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(e.stderr, "export: interrupted")
+		return exitInterrupted
+	case failed > 0:
+		fmt.Fprintf(e.stderr, "export: %d destination(s) failed the check\n", failed)
+		return exitJobsFailed
+	}
 	return exitOK
 }
 
