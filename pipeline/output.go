@@ -21,7 +21,7 @@ import (
 // first request.
 func OpenStore(ctx context.Context, o Output) (sinks.Store, error) {
 	destination := o.Destination
-	if strings.HasPrefix(destination, "s3://") {
+	if isS3Location(destination) {
 		bucket, prefix, err := ParseS3URL(destination)
 		if err != nil {
 			return nil, fmt.Errorf("destination: %w", err)

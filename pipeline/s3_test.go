@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/saas-export/export/internal/miniotest"
@@ -104,18 +105,14 @@ func TestS3ExportMatchesLocalExport(t *testing.T) {
 // least n records.
 type stopAt struct {
 	noProgress
-	n  int64
-	fn func()
-	ch chan struct{}
+	n    int64
+	fn   func()
+	once sync.Once
 }
 
 func (s *stopAt) Records(_ string, written int64, _ schema.Null[int64]) {
 	if written >= s.n {
-		select {
-		case s.ch <- struct{}{}:
-			s.fn()
-		default:
-		}
+		s.once.Do(s.fn)
 	}
 }
 
@@ -157,7 +154,7 @@ jobs:
 			}
 			sum, err := Run(ctx, cfg, Options{
 				RunID: "r1", Now: pinnedNow, Simulator: simulator.Options{Users: 40_000, Seed: 1},
-				Progress: &stopAt{n: 20_000, fn: stop, ch: make(chan struct{}, 1)},
+				Progress: &stopAt{n: 20_000, fn: stop},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -390,7 +390,7 @@ func (o *s3Object) commit() error {
 // reliably: AWS answers an abort of a completed upload with NoSuchUpload,
 // MinIO with success.
 func (o *s3Object) completeFailed(err error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), cleanupTimeout)
+	ctx, cancel := o.cleanupContext()
 	defer cancel()
 	s := o.store
 	errs := []error{err}
@@ -420,7 +420,7 @@ func (o *s3Object) discard(why error) error {
 	o.inFlight.Wait()
 	o.store.parts.put(o.buf)
 	o.buf = nil
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(o.ctx), cleanupTimeout)
+	ctx, cancel := o.cleanupContext()
 	defer cancel()
 	return o.abortUpload(ctx)
 }
@@ -439,6 +439,13 @@ func (o *s3Object) abortUpload(ctx context.Context) error {
 	}
 	o.uploadID = ""
 	return nil
+}
+
+// cleanupContext is for aborting and deleting after a failure: the
+// object's context is usually cancelled by then, and the clean-up must
+// still run, within a bound.
+func (o *s3Object) cleanupContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(o.ctx), cleanupTimeout)
 }
 
 func (o *s3Object) closedErr() error {

@@ -64,6 +64,18 @@ type Envelope[T any] interface {
 	Total() *int64
 }
 
+// DecodePage is DecodeUsers for a listing paged by number (index from 0,
+// size records a page): the decoded users as that page.
+func DecodePage[R any, RawEnv Envelope[json.RawMessage], RecEnv Envelope[R]](
+	body []byte, includeRaw bool, index, size int, normalize func(*R) (schema.User, error),
+) (Page, error) {
+	users, total, err := DecodeUsers[R, RawEnv, RecEnv](body, includeRaw, normalize)
+	if err != nil {
+		return Page{}, err
+	}
+	return NumberedPage(users, total, index, size), nil
+}
+
 // DecodeUsers decodes a response body and normalizes its records. With
 // includeRaw it decodes the envelope RawEnv, whose records stay as sent
 // so that User.Raw can keep them; otherwise RecEnv, straight into R,

@@ -68,12 +68,8 @@ func (t *idText) UnmarshalJSON(b []byte) error {
 // totalCount (only sent on includeCount=true), a short page ends the
 // listing.
 func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Page, error) {
-	users, total, err := httpsource.DecodeUsers[record, response[json.RawMessage], response[record]](
-		body, job.IncludeRaw, func(rec *record) (schema.User, error) { return normalize(job, rec) })
-	if err != nil {
-		return httpsource.Page{}, err
-	}
-	return httpsource.NumberedPage(users, total, index, size), nil
+	return httpsource.DecodePage[record, response[json.RawMessage], response[record]](
+		body, job.IncludeRaw, index, size, func(rec *record) (schema.User, error) { return normalize(job, rec) })
 }
 
 // normalize maps a record to schema v1. The API has one phone number, so

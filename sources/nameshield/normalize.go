@@ -44,12 +44,8 @@ type record struct {
 // not name the job or page: the caller adds them. A response without a
 // total is not documented to happen; a short page then ends the listing.
 func decodePage(job httpsource.Job, body []byte, index, limit int) (httpsource.Page, error) {
-	users, total, err := httpsource.DecodeUsers[record, response[json.RawMessage], response[record]](
-		body, job.IncludeRaw, func(rec *record) (schema.User, error) { return normalize(job, rec) })
-	if err != nil {
-		return httpsource.Page{}, err
-	}
-	return httpsource.NumberedPage(users, total, index, limit), nil
+	return httpsource.DecodePage[record, response[json.RawMessage], response[record]](
+		body, job.IncludeRaw, index, limit, func(rec *record) (schema.User, error) { return normalize(job, rec) })
 }
 
 // normalize maps a record to schema v1. The API has one phone number, so
