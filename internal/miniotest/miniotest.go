@@ -138,7 +138,7 @@ func cachedPath() string {
 	return filepath.Join(cache, "saas-export", "minio-"+Version, "minio")
 }
 
-// start makes one attempt to run MinIO and wait until it is live. An
+// start makes one attempt to run MinIO and wait until it is ready. An
 // error means the process exited early and is worth retrying; anything
 // else fails the test.
 func start(t testing.TB, bin string) (*Server, error) {
@@ -177,7 +177,7 @@ func start(t testing.TB, bin string) (*Server, error) {
 	return s, s.launch(t)
 }
 
-// launch runs the server process and waits until it is live.
+// launch runs the server process and waits until it serves requests.
 func (s *Server) launch(t testing.TB) error {
 	t.Helper()
 	s.mu.Lock()
@@ -211,22 +211,24 @@ func (s *Server) launch(t testing.TB) error {
 			return fmt.Errorf("MinIO exited early (%v); output:\n%s", waitErr, s.out)
 		default:
 		}
-		if live(client, s.Endpoint) {
+		if ready(client, s.Endpoint) {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
 			<-done
 			s.cmd = nil
-			t.Fatalf("miniotest: MinIO not live at %s after %v; output:\n%s", s.Endpoint, readyTimeout, s.out)
+			t.Fatalf("miniotest: MinIO not ready at %s after %v; output:\n%s", s.Endpoint, readyTimeout, s.out)
 		}
 		time.Sleep(pollInterval)
 	}
 }
 
-// live reports whether MinIO's liveness probe answers 200.
-func live(c *http.Client, endpoint string) bool {
-	resp, err := c.Get(endpoint + "/minio/health/live")
+// ready reports whether MinIO serves S3 requests. Its liveness probe
+// answers 200 before the object layer is up, when requests still fail
+// with 503 XMinioServerNotInitialized; the cluster probe waits for it.
+func ready(c *http.Client, endpoint string) bool {
+	resp, err := c.Get(endpoint + "/minio/health/cluster")
 	if err != nil {
 		return false
 	}
