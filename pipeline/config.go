@@ -84,6 +84,21 @@ type Job struct {
 	// WireFormat is the request/response encoding, for a provider that
 	// speaks more than one (requestor: json or xml); its default if unset.
 	WireFormat string
+	// Drift bounds how often a listing that changed while it was paged is
+	// read again from the start.
+	Drift Drift
+	// TLS adds trust for a private CA; verification is always on.
+	TLS TLS
+}
+
+// Drift is a job's `drift:` settings.
+type Drift struct {
+	MaxRestarts int // listings read again after drift, 0 to 100
+}
+
+// TLS is a job's `tls:` settings.
+type TLS struct {
+	CAFile string // a PEM bundle trusted in addition to the system roots; "" for none
 }
 
 // SourceJob is what the job's provider needs to fetch it. baseURL is the
@@ -119,6 +134,7 @@ const (
 	defaultS3Concurrency  = 4
 	defaultStateDir       = "./state"
 	defaultMaxInFlight    = 2
+	defaultMaxRestarts    = 3
 )
 
 func defaultOutput() Output {

@@ -256,6 +256,7 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	j := Job{
 		Output:      base,
 		MaxInFlight: defaultMaxInFlight,
+		Drift:       Drift{MaxRestarts: defaultMaxRestarts},
 		Timeout:     httpsource.DefaultTimeout,
 		Retry:       httpsource.Retry{MaxAttempts: httpsource.DefaultMaxAttempts, MaxBackoff: httpsource.DefaultMaxBackoff},
 	}
