@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
 	"github.com/hashicorp/go-retryablehttp"
@@ -72,6 +74,11 @@ type Request struct {
 	Body   []byte
 	Header http.Header // Content-Type, Accept and the like; auth is added by the client
 	Page   int         // 0-based page index, named in errors
+	// Decode, when set, reads a 2xx body. An error is a failed attempt,
+	// retried like a dropped connection: a body cut short without a
+	// Content-Length, or garbled by a proxy, looks like a complete answer
+	// to HTTP and is only caught here.
+	Decode func(body []byte) error
 }
 
 // Response is a successful (2xx) answer, read whole: pages are small.
@@ -82,8 +89,9 @@ type Response struct {
 }
 
 // Do sends req with auth, rate limit, per-attempt timeout and retries.
-// A final non-2xx answer is returned as a *StatusError; any other failure
-// as a *RequestError, which wraps ctx.Err() when ctx ended.
+// A final non-2xx answer is returned as a *StatusError; any other failure,
+// an answer Decode rejected on the last attempt included, as a
+// *RequestError, which wraps ctx.Err() when ctx ended.
 func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	req.Method = cmp.Or(req.Method, http.MethodGet) // as net/http does; errors name it
 	call := &call{client: c, ctx: ctx, req: req, url: c.displayURL(req.URL)}
@@ -94,22 +102,53 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, call.fail(err)
 	}
-	resp, err := call.retrier().Do(hreq)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, call.fail(ctx.Err())
+	for {
+		resp, err := call.retrier().Do(hreq)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, call.fail(ctx.Err())
+			}
+			return nil, call.fail(unwrapURLError(err))
 		}
-		return nil, call.fail(unwrapURLError(err))
+		// The transport has read the body into memory already.
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, call.fail(err)
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil, call.statusError(resp.StatusCode, body)
+		}
+		if req.Decode == nil {
+			return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+		}
+		decodeErr := req.Decode(body)
+		if decodeErr == nil {
+			return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+		}
+		if err := call.retryMalformed(decodeErr); err != nil {
+			return nil, call.fail(err)
+		}
 	}
-	// The transport has read the body into memory already.
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, call.fail(err)
+}
+
+// retryMalformed waits before sending again a request whose answer Decode
+// rejected, or returns the error to give up with once no attempt is left.
+func (c *call) retryMalformed(decodeErr error) error {
+	err := fmt.Errorf("malformed answer: %w", decodeErr)
+	if c.attempts >= c.client.cfg.Retry.MaxAttempts {
+		return err
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, call.statusError(resp.StatusCode, body)
+	c.lastErr = err
+	r := c.client.cfg.Retry
+	wait := c.backoff(min(baseBackoff, r.MaxBackoff), r.MaxBackoff, c.attempts-1, nil)
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-c.ctx.Done():
+		return c.ctx.Err()
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
 // newRequest builds the request retryablehttp sends: it replays the byte

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -540,5 +541,56 @@ func TestStatusErrorFormat(t *testing.T) {
 	want := `medipim page 3: POST https://host/v4/users/query: HTTP 401 Unauthorized (check the job's auth: the credentials were rejected): bad key`
 	if err.Error() != want {
 		t.Errorf("got  %s\nwant %s", err, want)
+	}
+}
+
+// decodeJSON is a Decode that accepts only a complete JSON document.
+func decodeJSON(body []byte) error {
+	var v any
+	return json.Unmarshal(body, &v)
+}
+
+func TestDoRetriesAnAnswerDecodeRejects(t *testing.T) {
+	srv, rec := newServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n < 2 {
+			fmt.Fprint(w, `{"ok":tr`) // a 200 cut short: HTTP cannot tell
+			return
+		}
+		ok(w)
+	})
+	req := get(srv.URL)
+	req.Decode = decodeJSON
+	resp, err := NewClient(testConfig()).Do(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(resp.Body) != `{"ok":true}` || len(rec.all()) != 3 {
+		t.Errorf("body %q after %d requests, want the good answer on the third", resp.Body, len(rec.all()))
+	}
+}
+
+func TestDoGivesUpOnAlwaysMalformedAnswers(t *testing.T) {
+	// A 500 first: retries of either kind draw on the same attempts.
+	srv, rec := newServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, `{"results": `)
+	})
+	req := get(srv.URL)
+	req.Decode = decodeJSON
+	_, err := NewClient(testConfig()).Do(t.Context(), req)
+	var re *RequestError
+	if !errors.As(err, &re) || re.Attempts != 3 {
+		t.Fatalf("err = %#v, want a RequestError after 3 attempts", err)
+	}
+	for _, want := range []string{"medipim page 3: GET " + srv.URL, "after 3 attempts", "malformed answer: unexpected end of JSON input"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not contain %q", err, want)
+		}
+	}
+	if n := len(rec.all()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
 	}
 }

@@ -31,13 +31,15 @@ type call struct {
 	lastErr  error
 }
 
+// retrier sends the request with the attempts this call has left: a
+// malformed answer spends one too (see Client.Do).
 func (c *call) retrier() *retryablehttp.Client {
 	r := c.client.cfg.Retry
 	return &retryablehttp.Client{
 		HTTPClient:   c.client.http,
 		RetryWaitMin: min(baseBackoff, r.MaxBackoff),
 		RetryWaitMax: r.MaxBackoff,
-		RetryMax:     r.MaxAttempts - 1,
+		RetryMax:     r.MaxAttempts - c.attempts - 1,
 		CheckRetry:   c.checkRetry,
 		Backoff:      c.backoff,
 		// Hand back the last answer or error as it is: Do builds the

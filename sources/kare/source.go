@@ -2,7 +2,6 @@ package kare
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -56,22 +55,18 @@ func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) er
 
 // FetchPage requests page index: the API's page index+1.
 func (l *listing) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
-	resp, err := l.client.Do(ctx, httpsource.Request{
+	var page httpsource.Page
+	_, err := l.client.Do(ctx, httpsource.Request{
 		Method: Method,
-		URL:    l.pageURL(index),
+		URL:    l.pageURL(index), // tells the listings apart: their page numbers overlap
 		Header: http.Header{"Accept": {"application/json"}},
 		Page:   index,
+		Decode: func(body []byte) (err error) {
+			page, err = decodePage(l.job, body, index, l.size)
+			return err
+		},
 	})
-	if err != nil {
-		return httpsource.Page{}, err // names provider, page and URL; the pipeline adds the job
-	}
-	page, err := decodePage(l.job, resp.Body, index, l.size)
-	if err != nil {
-		// The query tells the listings apart: their page numbers overlap.
-		return httpsource.Page{}, fmt.Errorf("%s page %d (whereIsDeleted=%s): %w",
-			Name, index, l.query.Get("whereIsDeleted"), err)
-	}
-	return page, nil
+	return page, err // names provider, page and URL; the pipeline adds the job
 }
 
 func (l *listing) pageURL(index int) string {

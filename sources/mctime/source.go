@@ -83,18 +83,19 @@ func unseen(users []schema.User, seen map[string]struct{}) []schema.User {
 // FetchPage requests page index+1 of the listing: httpsource numbers pages
 // from 0, McTime from 1.
 func (l *listing) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
-	resp, err := l.client.Do(ctx, httpsource.Request{
+	var page httpsource.Page
+	_, err := l.client.Do(ctx, httpsource.Request{
 		Method: Method,
-		URL:    l.pageURL(index),
+		URL:    l.pageURL(index), // its inactive= says which listing
 		Header: http.Header{"Accept": {"application/json"}},
 		Page:   index,
+		Decode: func(body []byte) (err error) {
+			page, err = decodePage(l.job, body, index, l.active)
+			return err
+		},
 	})
 	if err != nil {
 		return httpsource.Page{}, l.refused(err) // names provider and page; the pipeline adds the job
-	}
-	page, err := decodePage(l.job, resp.Body, index, l.active)
-	if err != nil {
-		return httpsource.Page{}, fmt.Errorf("%s page %d (%s): %w", Name, index, l.name(), err)
 	}
 	return page, nil
 }
@@ -103,14 +104,6 @@ func (l *listing) pageURL(index int) string {
 	q := maps.Clone(l.query) // Set below replaces, never modifies, a shared slice
 	q.Set("page", strconv.Itoa(index+1))
 	return l.url + "?" + q.Encode()
-}
-
-// name says which listing this is, for errors.
-func (l *listing) name() string {
-	if l.active {
-		return "active users"
-	}
-	return "inactive users"
 }
 
 // refused explains a 401 to a job that asks for given ids or an

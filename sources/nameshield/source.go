@@ -2,7 +2,6 @@ package nameshield
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -43,20 +42,18 @@ func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) er
 
 // FetchPage requests page index: offset index*limit.
 func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, error) {
-	resp, err := s.client.Do(ctx, httpsource.Request{
+	var page httpsource.Page
+	_, err := s.client.Do(ctx, httpsource.Request{
 		Method: Method,
 		URL:    s.pageURL(index),
 		Header: http.Header{"Accept": {"application/json"}},
 		Page:   index,
+		Decode: func(body []byte) (err error) {
+			page, err = decodePage(s.job, body, index, s.limit)
+			return err
+		},
 	})
-	if err != nil {
-		return httpsource.Page{}, err // the client's error names job, provider and page
-	}
-	page, err := decodePage(s.job, resp.Body, index, s.limit)
-	if err != nil {
-		return httpsource.Page{}, fmt.Errorf("%s page %d: %w", Name, index, err)
-	}
-	return page, nil
+	return page, err // the client's error names provider, page and request
 }
 
 func (s *source) pageURL(index int) string {

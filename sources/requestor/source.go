@@ -49,19 +49,20 @@ func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, err
 	if err != nil {
 		return httpsource.Page{}, fmt.Errorf("%s page %d: encode request: %w", Name, index, err)
 	}
-	resp, err := s.client.Do(ctx, httpsource.Request{
+	var page httpsource.Page
+	_, err = s.client.Do(ctx, httpsource.Request{
 		Method: Method,
 		URL:    s.url,
 		Body:   body,
 		Header: http.Header{"Content-Type": {s.mediaType}, "Accept": {s.mediaType}},
 		Page:   index,
+		Decode: func(body []byte) (err error) {
+			page, err = decodePage(s.job, body, index, s.post.PageSize)
+			return err
+		},
 	})
 	if err != nil {
 		return httpsource.Page{}, withAPIMessage(err) // names provider and page; the pipeline adds the job
-	}
-	page, err := decodePage(s.job, resp.Body, index, s.post.PageSize)
-	if err != nil {
-		return httpsource.Page{}, fmt.Errorf("%s page %d: %w", Name, index, err)
 	}
 	return page, nil
 }
