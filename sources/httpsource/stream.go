@@ -3,7 +3,6 @@ package httpsource
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -12,7 +11,8 @@ import (
 // reports an absurd page count) fails the job instead of running forever.
 const maxPages = 1_000_000
 
-// Stream fetches every page of p and hands them to emit in page order.
+// Stream fetches every page of p and hands them to emit in page order,
+// checked for drift: it is a Sequence of one listing.
 //
 // Page 0 is fetched first. When it reports Pages, the other pages are
 // fetched concurrently through a window of maxInFlight (at least 1) pages:
@@ -22,7 +22,7 @@ const maxPages = 1_000_000
 // called concurrently; the first error, from a fetch or from emit, cancels
 // the rest and is returned.
 func Stream(ctx context.Context, p Pager, maxInFlight int, emit func(Page) error) error {
-	return stream(ctx, p, max(maxInFlight, 1), maxPages, emit)
+	return Sequence(ctx, []Pager{p}, maxInFlight, emit)
 }
 
 func stream(ctx context.Context, p Pager, window, limit int, emit func(Page) error) error {
@@ -41,7 +41,7 @@ func stream(ctx context.Context, p Pager, window, limit int, emit func(Page) err
 
 // streamSequential follows a listing of unknown length to its last page.
 func streamSequential(ctx context.Context, p Pager, first Page, limit int, emit func(Page) error) error {
-	page, prevIDs := first, userIDs(first)
+	page := first
 	for index := 1; ; index++ {
 		done := page.Last || len(page.Users) == 0 // before emit, which may change the page
 		if err := emit(page); err != nil || done {
@@ -54,11 +54,7 @@ func streamSequential(ctx context.Context, p Pager, first Page, limit int, emit 
 		if err != nil {
 			return err
 		}
-		ids := userIDs(next)
-		if err := checkRepeat(prevIDs, ids, index); err != nil {
-			return err
-		}
-		page, prevIDs = next, ids
+		page = next
 	}
 }
 
@@ -89,7 +85,6 @@ func streamWindow(ctx context.Context, p Pager, first Page, window int, emit fun
 	g.Go(func() error {
 		// Page 0 takes the window's first slot.
 		startUpTo(window)
-		prevIDs := userIDs(first)
 		if err := emit(first); err != nil {
 			return err
 		}
@@ -100,14 +95,9 @@ func streamWindow(ctx context.Context, p Pager, first Page, window int, emit fun
 				return err
 			}
 			pending = pending[1:]
-			ids := userIDs(page)
-			if err := checkRepeat(prevIDs, ids, index); err != nil {
-				return err
-			}
 			if err := emit(page); err != nil {
 				return err
 			}
-			prevIDs = ids
 		}
 		return nil
 	})
@@ -124,16 +114,6 @@ func receive(ctx context.Context, done <-chan Page) (Page, error) {
 	case <-ctx.Done():
 		return Page{}, ctx.Err()
 	}
-}
-
-// checkRepeat catches an API that serves the same page again instead of
-// advancing, which would otherwise duplicate records or never end.
-func checkRepeat(prevIDs, ids []string, index int) error {
-	if len(ids) > 0 && slices.Equal(prevIDs, ids) {
-		return fmt.Errorf("pages %d and %d hold the same %d users in the same order: the API seems to repeat a page",
-			index-1, index, len(ids))
-	}
-	return nil
 }
 
 func userIDs(p Page) []string {

@@ -180,8 +180,10 @@ func TestStreamDetectsRepeatedPage(t *testing.T) {
 				}
 				return numbered(index, pages), nil
 			})
+			// Its first user is already seen: a duplicate, which also ends
+			// an API that would serve the same page for ever.
 			err := Stream(t.Context(), p, 2, (&collector{t: t}).emit)
-			if err == nil || !strings.Contains(err.Error(), "pages 2 and 3 hold the same 2 users") {
+			if err == nil || !strings.Contains(err.Error(), `duplicate_id: listing 0 page 3: user "2-a" is on listing 0 page 2 and again on listing 0 page 3`) {
 				t.Fatalf("err = %v", err)
 			}
 		})

@@ -181,6 +181,8 @@ func TestSourceRequestShape(t *testing.T) {
 	for page := range max(1, (len(deleted)+9)/10) {
 		want = append(want, fmt.Sprintf(query, page+1, "true"))
 	}
+	// Then page 1 of the first listing again: did it change meanwhile?
+	want = append(want, fmt.Sprintf(query, 1, "false"))
 	var got []string
 	for _, r := range rec.reqs { // one page in flight: requests in page order
 		got = append(got, r.URL.RawQuery)

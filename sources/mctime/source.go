@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -53,31 +52,12 @@ func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, erro
 }
 
 // Fetch streams every page of each listing in order, up to the job's
-// MaxInFlight at once.
-//
-// A user already emitted is left out of later pages. The API has no sort
-// order, so a user added or removed during the export shifts the others
-// between pages, and a user whose validTo passes during the export moves
-// from the active listing to the inactive one; either would otherwise be
-// exported twice. The set of ids seen lives for one Fetch.
+// MaxInFlight at once. The API has no sort order, so a user added or
+// removed during the export shifts the others between pages, and a user
+// whose validTo passes moves from the active listing to the inactive one:
+// both show as drift (a duplicate id, a changed page count).
 func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
-	seen := map[string]struct{}{}
-	return httpsource.Sequence(ctx, s.listings, s.inFlight, func(p httpsource.Page) error {
-		p.Users = unseen(p.Users, seen)
-		return emit(p)
-	})
-}
-
-// unseen returns the users whose ids are not in seen, and adds them to it.
-func unseen(users []schema.User, seen map[string]struct{}) []schema.User {
-	kept := users[:0] // in place: the page was decoded for this call alone
-	for _, u := range users {
-		if _, dup := seen[u.ID]; !dup {
-			seen[u.ID] = struct{}{}
-			kept = append(kept, u)
-		}
-	}
-	return kept
+	return httpsource.Sequence(ctx, s.listings, s.inFlight, emit)
 }
 
 // FetchPage requests page index+1 of the listing: httpsource numbers pages

@@ -1,0 +1,144 @@
+package httpsource
+
+import (
+	"fmt"
+	"hash/maphash"
+	"slices"
+
+	"github.com/saas-export/export/schema"
+)
+
+// Kinds of drift: signs that a listing changed while it was paged. Offset
+// and page-number paging over a changing set skips or repeats users, so a
+// pass that shows any of these cannot be committed.
+const (
+	DriftTotal      = "total_changed"      // a page reports another total than page 0
+	DriftPageCount  = "page_count_changed" // a page reports another page count than page 0
+	DriftDuplicate  = "duplicate_id"       // an id already seen on this pass
+	DriftShortPage  = "short_page"         // a page before the last holds fewer users than page 0
+	DriftFirstPage  = "first_page_changed" // an earlier listing of a Sequence changed by its end
+	maxTrackedPages = 1<<24 - 1            // pages a seen id can name; see driftCheck.seen
+)
+
+// DriftEvent is one sign that a listing changed while it was paged.
+type DriftEvent struct {
+	Kind    string `json:"kind"`
+	Listing int    `json:"listing"` // which listing of a Sequence, from 0
+	Page    int    `json:"page"`    // the page that showed it, from 0
+	Detail  string `json:"detail"`  // the totals, counts or ids involved
+}
+
+func (e DriftEvent) String() string {
+	return fmt.Sprintf("%s: listing %d page %d: %s", e.Kind, e.Listing, e.Page, e.Detail)
+}
+
+// DriftError stops a pass over a listing at its first drift event: what
+// was read cannot be trusted, and the caller may read the listing again.
+type DriftError struct{ Event DriftEvent }
+
+func (e *DriftError) Error() string {
+	return "the listing changed while it was paged (" + e.Event.String() + ")"
+}
+
+// driftCheck watches one pass over a Sequence's listings. Every id goes
+// into a set of 64-bit hashes (about 20 bytes an id), with the listing and
+// page it came on, so that a duplicate is named with both pages. A false
+// collision (about one in 10^7 at a million ids) costs a needless re-read;
+// the seed is new each pass, so it does not repeat.
+type driftCheck struct {
+	seed    maphash.Seed
+	seen    map[uint64]uint32 // id hash → listing<<24 | page
+	firsts  []firstPage       // page 0 of each listing so far
+	listing int               // the listing being paged
+	page    int               // the next page expected of it
+}
+
+// firstPage is what later pages of a listing are held to.
+type firstPage struct {
+	total schema.Null[int64]
+	pages schema.Null[int]
+	ids   []string
+}
+
+func newDriftCheck() *driftCheck {
+	return &driftCheck{seed: maphash.MakeSeed(), seen: map[uint64]uint32{}}
+}
+
+// startListing begins the next listing of the Sequence.
+func (d *driftCheck) startListing(index int) { d.listing, d.page = index, 0 }
+
+// observe checks the next page of the current listing, in page order,
+// before it is emitted.
+func (d *driftCheck) observe(p Page) error {
+	index := d.page
+	d.page++
+	if index == 0 {
+		d.firsts = append(d.firsts, firstPage{total: p.Total, pages: p.Pages, ids: userIDs(p)})
+		if p.Total.Valid && len(d.seen) == 0 && p.Total.V > 0 && p.Total.V <= 10_000_000 {
+			d.seen = make(map[uint64]uint32, p.Total.V) // one allocation instead of a dozen doublings
+		}
+	} else if err := d.againstFirst(p, index); err != nil {
+		return err
+	}
+	return d.ids(p, index)
+}
+
+func (d *driftCheck) againstFirst(p Page, index int) error {
+	first := d.firsts[d.listing]
+	switch {
+	case p.Total != first.total:
+		return d.drift(DriftTotal, index, "page 0 reported a total of %s, page %d reports %s",
+			nullString(first.total), index, nullString(p.Total))
+	case p.Pages != first.pages:
+		return d.drift(DriftPageCount, index, "page 0 reported %s pages, page %d reports %s",
+			nullString(first.pages), index, nullString(p.Pages))
+	case first.pages.Valid && index < first.pages.V-1 && len(p.Users) < len(first.ids):
+		return d.drift(DriftShortPage, index, "page %d of %d holds %d users, page 0 held %d",
+			index, first.pages.V, len(p.Users), len(first.ids))
+	}
+	return nil
+}
+
+func (d *driftCheck) ids(p Page, index int) error {
+	where := uint32(d.listing)<<24 | uint32(min(index, maxTrackedPages))
+	for _, u := range p.Users {
+		h := maphash.String(d.seed, u.ID)
+		if prev, dup := d.seen[h]; dup {
+			return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d and again on listing %d page %d",
+				u.ID, prev>>24, prev&maxTrackedPages, d.listing, index)
+		}
+		d.seen[h] = where
+	}
+	return nil
+}
+
+// recheck compares page 0 of an earlier listing, fetched again once the
+// whole Sequence was read, with what it was: a user deleted from the
+// first listing while the second was paged shows only there.
+func (d *driftCheck) recheck(listing int, now Page) error {
+	first := d.firsts[listing]
+	d.listing = listing
+	switch {
+	case now.Total != first.total:
+		return d.drift(DriftFirstPage, 0, "page 0 reported a total of %s, and %s once the later listings were read",
+			nullString(first.total), nullString(now.Total))
+	case now.Pages != first.pages:
+		return d.drift(DriftFirstPage, 0, "page 0 reported %s pages, and %s once the later listings were read",
+			nullString(first.pages), nullString(now.Pages))
+	case !slices.Equal(userIDs(now), first.ids):
+		return d.drift(DriftFirstPage, 0, "page 0 held other users once the later listings were read (%d users, then %d)",
+			len(first.ids), len(now.Users))
+	}
+	return nil
+}
+
+func (d *driftCheck) drift(kind string, page int, format string, args ...any) error {
+	return &DriftError{Event: DriftEvent{Kind: kind, Listing: d.listing, Page: page, Detail: fmt.Sprintf(format, args...)}}
+}
+
+func nullString[T int | int64](n schema.Null[T]) string {
+	if n.Valid {
+		return fmt.Sprint(n.V)
+	}
+	return "none"
+}

@@ -1,0 +1,186 @@
+package httpsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/saas-export/export/schema"
+)
+
+// changingListing serves ids in pages of size with its total, and lets a
+// test change the ids once page `after` has been served, as a directory
+// does when users join and leave during an export.
+type changingListing struct {
+	mu     sync.Mutex
+	ids    []string
+	size   int
+	after  int // -1: never
+	change func(ids []string) []string
+	served int
+}
+
+func newListing(n, size, after int, change func([]string) []string) *changingListing {
+	return newPrefixedListing("u", n, size, after, change)
+}
+
+func newPrefixedListing(prefix string, n, size, after int, change func([]string) []string) *changingListing {
+	l := &changingListing{size: size, after: after, change: change}
+	for i := range n {
+		l.ids = append(l.ids, fmt.Sprintf("%s%04d", prefix, i))
+	}
+	return l
+}
+
+func (l *changingListing) FetchPage(_ context.Context, index int) (Page, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var users []schema.User
+	for _, id := range l.ids[min(index*l.size, len(l.ids)):min((index+1)*l.size, len(l.ids))] {
+		users = append(users, schema.User{ID: id})
+	}
+	total := int64(len(l.ids))
+	if l.served == l.after && l.change != nil {
+		l.ids = l.change(l.ids)
+	}
+	l.served++
+	return NumberedPage(users, &total, index, l.size), nil
+}
+
+func deleteFirst(n int) func([]string) []string {
+	return func(ids []string) []string { return slices.Clone(ids[n:]) }
+}
+
+func insertFront(n int) func([]string) []string {
+	return func(ids []string) []string {
+		var front []string
+		for i := range n {
+			front = append(front, fmt.Sprintf("new%d", i))
+		}
+		return append(front, ids...)
+	}
+}
+
+func TestStreamReportsDrift(t *testing.T) {
+	tests := []struct {
+		name     string
+		listing  *changingListing
+		inFlight int
+		kind     string
+		detail   string
+	}{
+		// The issue's Nameshield case: 5 users deleted once page 0 was served.
+		{"deleted after page 0", newListing(600, 100, 0, deleteFirst(5)), 1,
+			DriftTotal, "page 0 reported a total of 600, page 1 reports 595"},
+		{"inserted before the cursor", newListing(600, 100, 2, insertFront(5)), 1,
+			DriftTotal, "page 0 reported a total of 600, page 3 reports 605"},
+		{"a page's worth inserted: page 1 repeats page 0", newListing(600, 100, 0, insertFront(100)), 1,
+			DriftTotal, "page 0 reported a total of 600, page 1 reports 700"},
+		{"one in, one out: a user shifts onto the next page", newListing(600, 100, 0,
+			func(ids []string) []string { return append([]string{"new"}, ids[:len(ids)-1]...) }), 1,
+			DriftDuplicate, `user "u0099" is on listing 0 page 0 and again on listing 0 page 1`},
+		{"concurrent pages", newListing(1000, 100, 0, deleteFirst(1)), 4,
+			DriftTotal, "page 0 reported a total of 1000, page 1 reports 999"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			emitted := 0
+			err := Stream(t.Context(), tt.listing, tt.inFlight, func(p Page) error { emitted++; return nil })
+			var drift *DriftError
+			if !errors.As(err, &drift) {
+				t.Fatalf("err = %v, want a DriftError", err)
+			}
+			if drift.Event.Kind != tt.kind || drift.Event.Detail != tt.detail {
+				t.Errorf("event %+v, want %s: %s", drift.Event, tt.kind, tt.detail)
+			}
+			if !strings.Contains(err.Error(), tt.detail) {
+				t.Errorf("error %q does not say %q", err, tt.detail)
+			}
+			if emitted > drift.Event.Page {
+				t.Errorf("%d pages emitted, the drifting page %d among them", emitted, drift.Event.Page)
+			}
+		})
+	}
+}
+
+func TestStreamShortPageBeforeTheLast(t *testing.T) {
+	// A server that loses rows without saying so in its total.
+	p := pagerFunc(func(_ context.Context, i int) (Page, error) {
+		total := int64(30)
+		users := pageOf(fmt.Sprintf("%d-a", i), fmt.Sprintf("%d-b", i), fmt.Sprintf("%d-c", i))
+		if i == 1 {
+			users.Users = users.Users[:2]
+		}
+		return NumberedPage(users.Users, &total, i, 3), nil
+	})
+	err := Stream(t.Context(), p, 1, func(Page) error { return nil })
+	var drift *DriftError
+	if !errors.As(err, &drift) || drift.Event.Kind != DriftShortPage || drift.Event.Detail != "page 1 of 10 holds 2 users, page 0 held 3" {
+		t.Fatalf("err = %v, want a short_page drift on page 1", err)
+	}
+}
+
+func TestStreamPageCountChanged(t *testing.T) {
+	// McTime reports a page count and no total.
+	p := pagerFunc(func(_ context.Context, i int) (Page, error) {
+		page := numbered(i, 4)
+		if i == 2 {
+			page.Pages = schema.Some(5)
+		}
+		return page, nil
+	})
+	err := Stream(t.Context(), p, 1, func(Page) error { return nil })
+	var drift *DriftError
+	if !errors.As(err, &drift) || drift.Event.Kind != DriftPageCount || drift.Event.Detail != "page 0 reported 4 pages, page 2 reports 5" {
+		t.Fatalf("err = %v, want a page_count_changed drift on page 2", err)
+	}
+}
+
+func TestStreamStableListingHasNoDrift(t *testing.T) {
+	l := newListing(1234, 100, -1, nil)
+	var ids []string
+	err := Stream(t.Context(), l, 3, func(p Page) error {
+		for _, u := range p.Users {
+			ids = append(ids, u.ID)
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(ids, l.ids) {
+		t.Fatalf("err = %v, %d ids, want all %d in order", err, len(ids), len(l.ids))
+	}
+}
+
+func TestSequenceRereadsEarlierListings(t *testing.T) {
+	// A user of the first listing is deleted (soft, as Kare does) while the
+	// second is paged: it is still in what was read of the first, and its
+	// move shows only in the first listing's page 0, read again at the end.
+	active := newListing(150, 100, -1, nil)
+	deleted := newPrefixedListing("d", 50, 100, 0, nil)
+	deleted.change = func(ids []string) []string {
+		active.mu.Lock()
+		defer active.mu.Unlock()
+		active.ids = active.ids[1:]
+		return ids
+	}
+	err := Sequence(t.Context(), []Pager{active, deleted}, 1, func(Page) error { return nil })
+	var drift *DriftError
+	if !errors.As(err, &drift) || drift.Event.Kind != DriftFirstPage || drift.Event.Listing != 0 ||
+		drift.Event.Detail != "page 0 reported a total of 150, and 149 once the later listings were read" {
+		t.Fatalf("err = %v, want first_page_changed on listing 0", err)
+	}
+}
+
+func TestSequenceDuplicateAcrossListings(t *testing.T) {
+	a := newListing(3, 10, -1, nil)
+	b := newListing(2, 10, -1, nil) // u0000 and u0001 again
+	err := Sequence(t.Context(), []Pager{a, b}, 1, func(Page) error { return nil })
+	want := `user "u0000" is on listing 0 page 0 and again on listing 1 page 0`
+	var drift *DriftError
+	if !errors.As(err, &drift) || drift.Event.Kind != DriftDuplicate || drift.Event.Detail != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+}
