@@ -1,6 +1,7 @@
 // Package simdata generates the deterministic people that every provider's
 // simulator renders in its own wire format. Person i depends only on the
-// seed and i, so any page can be served without generating the others.
+// seed, i and N, so any page can be served without generating the others.
+// A Population lets people come and go while a client pages.
 package simdata
 
 import (
@@ -10,16 +11,19 @@ import (
 	"time"
 )
 
-// People is a deterministic population of N people.
+// People is a deterministic population of N people: 0..N-1, or those its
+// Population holds at the moment.
 type People struct {
 	N    int
 	Seed uint64
+	// Population, when set, is who is present now; nil: 0..N-1, always.
+	Population *Population
 }
 
 // Person is one generated user, with fields every provider can map from.
 type Person struct {
-	Index       int    // 0-based position in the population
-	Number      int    // numeric id, 1-based and increasing
+	Index       int    // 0-based; N and up for people inserted later
+	Number      int    // numeric id: 1000+Index, or 999, 998, ... for people inserted later
 	UUID        string // stable UUID-shaped id
 	FirstName   string
 	LastName    string
@@ -48,16 +52,23 @@ var (
 // epoch anchors generated timestamps so output does not depend on today.
 var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// Person returns person i (0 <= i < N).
+// Person returns person i (i >= 0). People from N on are those a
+// Population inserts: their Numbers count down from 999, so they sort
+// before everyone else by Number, the order that is hardest on a client
+// paging by offset.
 func (p *People) Person(i int) Person {
 	r := rand.New(rand.NewPCG(p.Seed, uint64(i)))
 	first := firstNames[r.IntN(len(firstNames))]
 	last := lastNames[r.IntN(len(lastNames))]
 	created := epoch.Add(time.Duration(r.Int64N(int64(4 * 365 * 24 * time.Hour)))).Truncate(time.Second)
 	updated := created.Add(time.Duration(r.Int64N(int64(365 * 24 * time.Hour)))).Truncate(time.Second)
+	number := 1000 + i
+	if i >= p.N {
+		number = 999 - (i - p.N)
+	}
 	per := Person{
 		Index:     i,
-		Number:    1000 + i,
+		Number:    number,
 		UUID:      uuid(r),
 		FirstName: first,
 		LastName:  last,
@@ -90,11 +101,29 @@ func (p *People) Person(i int) Person {
 	return per
 }
 
-// All returns every person, in order.
+// All returns people 0..N-1, in order, whoever is present.
 func (p *People) All() []Person {
 	out := make([]Person, p.N)
 	for i := range out {
 		out[i] = p.Person(i)
+	}
+	return out
+}
+
+// Snapshot returns who is present now.
+func (p *People) Snapshot() Snapshot {
+	if p.Population != nil {
+		return p.Population.Snapshot()
+	}
+	return Snapshot{n: max(p.N, 0)}
+}
+
+// Present returns the people present now, in natural order.
+func (p *People) Present() []Person {
+	snap := p.Snapshot()
+	out := make([]Person, snap.Len())
+	for k := range out {
+		out[k] = p.Person(snap.Index(k))
 	}
 	return out
 }
