@@ -94,6 +94,10 @@ type Job struct {
 // Drift is a job's `drift:` settings.
 type Drift struct {
 	MaxRestarts int // listings read again after drift, 0 to 100
+	// Confirm reads the listing a second time, without writing, and
+	// commits only when both reads hold the same ids: a user created and
+	// another deleted behind the cursor leave no other trace.
+	Confirm bool
 }
 
 // TLS is a job's `tls:` settings.

@@ -35,6 +35,10 @@ type Manifest struct {
 	SourceTotal   *int64           `json:"source_total"`
 	Files         []sinks.FileInfo `json:"files"`
 	Incremental   Window           `json:"incremental"`
+	// DriftEvents counts the reads of the listing that showed it changing
+	// and were thrown away; Confirmed says a second read held the same ids.
+	DriftEvents int  `json:"drift_events"`
+	Confirmed   bool `json:"confirmed"`
 }
 
 // Window is the span of changes a run covers: since null means everything.
@@ -55,7 +59,7 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	r.opts.Progress.JobFinished(job.Name, err)
 	res.Seconds = time.Since(t0).Round(time.Millisecond).Seconds()
 	if m != nil {
-		res.Records, res.SourceTotal = m.Records, m.SourceTotal
+		res.Records, res.SourceTotal, res.DriftEvents = m.Records, m.SourceTotal, m.DriftEvents
 	}
 	if err != nil {
 		res.Status, res.Error = StatusFailed, err.Error()
@@ -93,23 +97,69 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (_ *Mani
 		return m, nil, "", fmt.Errorf("job %q: %w", job.Name, err)
 	}
 	dir := ExpandPath(job.Output.Path, job, r.extractedAt, r.runID)
-	out, err := newJobOutput(ctx, store, dir, job.Output)
-	if err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
-	}
+	var out *jobOutput
 	defer func() {
-		// A no-op once committed. An upload that could not be aborted is
-		// the user's to know about: it holds storage until a lifecycle
-		// rule clears it.
+		// A no-op once committed or aborted. An upload that could not be
+		// aborted is the user's to know about: it holds storage until a
+		// lifecycle rule clears it.
+		if out == nil {
+			return
+		}
 		if abortErr := out.abort(); abortErr != nil {
 			err = errors.Join(err, fmt.Errorf("job %q: clean-up: %w", job.Name, abortErr))
 		}
 	}()
+	var drifts []string
+	for read := 1; ; read++ {
+		var drift error
+		out, drift, err = r.read(ctx, job, src, store, dir, m, log)
+		if err != nil {
+			return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+		}
+		if drift == nil {
+			break
+		}
+		m.DriftEvents++
+		drifts = append(drifts, fmt.Sprintf("read %d: %v", read, drift))
+		if abortErr := out.abort(); abortErr != nil {
+			return m, store, dir, fmt.Errorf("job %q: clean-up before reading the listing again: %w", job.Name, abortErr)
+		}
+		if read > job.Drift.MaxRestarts {
+			return m, store, dir, fmt.Errorf("job %q: the listing changed while it was paged, on each of %d reads (drift.max_restarts: %d); nothing was committed: %s",
+				job.Name, read, job.Drift.MaxRestarts, strings.Join(drifts, "; "))
+		}
+		log.Warn("the listing changed while it was paged; reading it again from the start",
+			"read", read, "max_restarts", job.Drift.MaxRestarts, "drift", drift)
+	}
+	if m.Files, err = out.commit(ctx); err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	m.FinishedAt = r.clock()
+	if err := writeMarkers(ctx, store, dir, m); err != nil {
+		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	return m, store, dir, nil
+}
 
+// read pages through the whole listing into a new set of files, finished
+// but not committed, then, with drift.confirm, through it again without
+// writing. A listing that changed meanwhile is drift: its error (a
+// *httpsource.DriftError or a confirmation that does not match) comes
+// back as drift, with the files still to abort; any other failure as err.
+func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store sinks.Store, dir string, m *Manifest, log *slog.Logger) (
+	out *jobOutput, drift, err error,
+) {
+	out, err = newJobOutput(ctx, store, dir, job.Output)
+	if err != nil {
+		return nil, nil, err
+	}
 	var total schema.Null[int64]
+	var written idDigest
+	m.Records, m.SourceTotal = 0, nil
 	err = src.Fetch(ctx, func(p httpsource.Page) error {
 		total = p.Total // the latest page's word is final (a Sequence's totals grow)
 		r.stamp(job, p.Users)
+		written.add(p.Users)
 		m.Records += int64(len(p.Users))
 		if err := out.write(p.Users, total); err != nil {
 			return err
@@ -121,26 +171,43 @@ func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (_ *Mani
 		m.SourceTotal = &total.V
 	}
 	if err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+		drift, err := asDrift(err)
+		return out, drift, err
 	}
 	if err := out.finish(); err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+		return out, nil, err
 	}
 	if total.Valid && total.V != m.Records {
 		if !job.AllowCountMismatch {
-			return m, store, dir, fmt.Errorf("job %q: wrote %d records but %s reported a total of %d; nothing was committed (set allow_count_mismatch: true to accept)",
-				job.Name, m.Records, job.Provider, total.V)
+			return out, nil, fmt.Errorf("wrote %d records but %s reported a total of %d; nothing was committed (set allow_count_mismatch: true to accept)",
+				m.Records, job.Provider, total.V)
 		}
 		log.Warn("records written differ from the provider's total", "records", m.Records, "source_total", total.V)
 	}
-	if m.Files, err = out.commit(ctx); err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	if !job.Drift.Confirm {
+		return out, nil, nil
 	}
-	m.FinishedAt = r.clock()
-	if err := writeMarkers(ctx, store, dir, m); err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	var confirmed idDigest
+	if err := src.Fetch(ctx, func(p httpsource.Page) error { confirmed.add(p.Users); return nil }); err != nil {
+		drift, err := asDrift(err)
+		return out, drift, err
 	}
-	return m, store, dir, nil
+	if confirmed != written {
+		return out, &httpsource.DriftError{Event: httpsource.DriftEvent{
+			Kind: httpsource.DriftConfirm, Detail: written.differs(confirmed),
+		}}, nil
+	}
+	m.Confirmed = true
+	return out, nil, nil
+}
+
+// asDrift sorts a failed read's error into drift, which a new read may
+// cure, and any other error.
+func asDrift(err error) (drift, other error) {
+	if _, ok := errors.AsType[*httpsource.DriftError](err); ok {
+		return err, nil
+	}
+	return nil, err
 }
 
 // openSource builds the job's provider source on its own HTTP client.

@@ -77,7 +77,8 @@ type JobResult struct {
 	Manifest    string       `json:"manifest,omitempty"`
 	Files       []FileResult `json:"files"`
 	Error       string       `json:"error,omitempty"`
-	Seconds     float64      `json:"seconds"` // wall time, to the millisecond
+	DriftEvents int          `json:"drift_events"` // reads thrown away because the listing changed under them
+	Seconds     float64      `json:"seconds"`      // wall time, to the millisecond
 }
 
 // FileResult is one committed data file in the summary.

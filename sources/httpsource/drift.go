@@ -17,6 +17,7 @@ const (
 	DriftDuplicate  = "duplicate_id"       // an id already seen on this pass
 	DriftShortPage  = "short_page"         // a page before the last holds fewer users than page 0
 	DriftFirstPage  = "first_page_changed" // an earlier listing of a Sequence changed by its end
+	DriftConfirm    = "confirm_mismatch"   // a second read of the listing held other ids
 	maxTrackedPages = 1<<24 - 1            // pages a seen id can name; see driftCheck.seen
 )
 

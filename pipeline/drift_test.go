@@ -1,0 +1,199 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// directory is an independent fake of the Nameshield API whose users
+// change while a client pages: change runs once page `after` (counted
+// over the server's life, from 0) has been answered, and again every
+// `every` pages after that when every > 0.
+type directory struct {
+	mu     sync.Mutex
+	ids    []string // sorted, as sort[]=id:asc asks
+	next   int      // for new ids
+	served int
+	after  int
+	every  int
+	change func(d *directory)
+}
+
+func newDirectory(n, after, every int, change func(d *directory)) *directory {
+	d := &directory{after: after, every: every, change: change, next: n}
+	for i := range n {
+		d.ids = append(d.ids, fmt.Sprintf("id-%05d", i))
+	}
+	return d
+}
+
+// deleteAt removes the users at positions, counted before any is removed.
+func (d *directory) deleteAt(positions ...int) {
+	slices.Sort(positions)
+	for i, p := range positions {
+		d.ids = slices.Delete(d.ids, p-i, p-i+1)
+	}
+}
+
+// insert adds a user whose id sorts just after the user at position.
+func (d *directory) insert(position int) {
+	id := d.ids[position] + fmt.Sprintf("-new%d", d.next)
+	d.next++
+	d.ids = slices.Insert(d.ids, position+1, id)
+}
+
+func (d *directory) current() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Sorted(slices.Values(d.ids))
+}
+
+func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var results []string
+	for _, id := range d.ids[min(offset, len(d.ids)):min(offset+limit, len(d.ids))] {
+		results = append(results, fmt.Sprintf(`{"id":%q,"firstname":"A","lastname":"B","email":null,"language":"fr","phone":null,"customer_id":1,`+
+			`"expires_at":null,"last_login_at":null,"created_at":"2023-01-01T00:00:00+01:00","updated_at":"2023-01-01T00:00:00+01:00"}`, id))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"message":"OK","data":{"total":%d,"limit":%d,"offset":%d,"sort":["id:asc"],"results":[%s]}}`,
+		len(d.ids), limit, offset, strings.Join(results, ","))
+	if d.change != nil && (d.served == d.after || d.every > 0 && d.served > d.after && (d.served-d.after)%d.every == 0) {
+		d.change(d)
+	}
+	d.served++
+}
+
+// committedIDs reads the ids of a job's committed JSONL file.
+func committedIDs(t *testing.T, files map[string][]byte, job string) []string {
+	t.Helper()
+	var ids []string
+	sc := bufio.NewScanner(bytes.NewReader(files[job+"/dt=2026-11-23/run=r1/users.jsonl"]))
+	for sc.Scan() {
+		var u struct{ ID string }
+		if err := json.Unmarshal(sc.Bytes(), &u); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestRunDriftRestartsAndCommitsTheFinalListing(t *testing.T) {
+	tests := []struct {
+		name    string
+		dir     *directory
+		confirm bool
+		reads   int // listing reads thrown away
+	}{
+		// The case that used to succeed with 5 deleted users in the files and
+		// 5 live ones missing: 600 users, 100 a page, 5 deleted after page 0.
+		{"5 deleted after the first page", newDirectory(600, 0, 0, func(d *directory) { d.deleteAt(0, 1, 2, 3, 4) }), false, 1},
+		{"5 created before the cursor", newDirectory(600, 1, 0, func(d *directory) {
+			for range 5 {
+				d.insert(3)
+			}
+		}), false, 1},
+		// One user in, one out, both behind the cursor: the total and every
+		// later page stay as they were, so only a second read shows it.
+		{"one in and one out behind the cursor, confirmed", newDirectory(600, 2, 0, func(d *directory) {
+			d.deleteAt(10)
+			d.insert(20)
+		}), true, 1},
+		{"a stable listing, confirmed", newDirectory(600, -1, 0, nil), true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.dir)
+			defer srv.Close()
+			out := t.TempDir()
+			cfg := parseTestConfig(t, `
+version: 1
+output: {destination: "{{out}}", formats: [jsonl]}
+jobs:
+  - {name: ns, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s}
+`, out)
+			cfg.Jobs[0].Drift.Confirm = tt.confirm
+			sum := runPinned(t, context.Background(), cfg, 0)
+			if sum.Status != StatusSucceeded {
+				t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
+			}
+			files := listFiles(t, out)
+			if got, want := committedIDs(t, files, "ns"), tt.dir.current(); !slices.Equal(got, want) {
+				t.Errorf("committed %d ids, the directory holds %d; missing %v, extra %v",
+					len(got), len(want), missing(want, got), missing(got, want))
+			}
+			var m Manifest
+			if err := json.Unmarshal(files["ns/dt=2026-11-23/run=r1/manifest.json"], &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.DriftEvents != tt.reads || sum.Jobs[0].DriftEvents != tt.reads || m.Confirmed != tt.confirm {
+				t.Errorf("manifest drift_events %d confirmed %v, summary %d; want %d and %v",
+					m.DriftEvents, m.Confirmed, sum.Jobs[0].DriftEvents, tt.reads, tt.confirm)
+			}
+		})
+	}
+}
+
+// missing lists the ids of want that got lacks; both sorted.
+func missing(want, got []string) []string {
+	var out []string
+	for _, id := range want {
+		if _, found := slices.BinarySearch(got, id); !found {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func TestRunDriftThatNeverSettlesFailsAndCommitsNothing(t *testing.T) {
+	// A user deleted after every second page: no read is ever clean.
+	churn := newDirectory(600, 0, 2, func(d *directory) { d.deleteAt(len(d.ids) / 2) })
+	srv := httptest.NewServer(churn)
+	defer srv.Close()
+	out := t.TempDir()
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: {{out}}, formats: [jsonl, parquet]}
+jobs:
+  - {name: churn, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, rate_limit: 1000/1s, drift: {max_restarts: 2}}
+  - {name: fine, provider: medipim, base_url: simulator, rate_limit: 1000/1s}
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 30)
+	if sum.Status != StatusFailed || sum.Jobs[0].Status != StatusFailed || sum.Jobs[1].Status != StatusSucceeded {
+		t.Fatalf("statuses %q %q %q, want failed, failed, succeeded", sum.Status, sum.Jobs[0].Status, sum.Jobs[1].Status)
+	}
+	msg := sum.Jobs[0].Error
+	for _, want := range []string{
+		`job "churn": the listing changed while it was paged, on each of 3 reads (drift.max_restarts: 2); nothing was committed: `,
+		"read 1: the listing changed while it was paged (total_changed: listing 0 page 1: page 0 reported a total of 600, page 1 reports 599)",
+		"read 3: ",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if sum.Jobs[0].DriftEvents != 3 {
+		t.Errorf("drift_events %d, want 3", sum.Jobs[0].DriftEvents)
+	}
+	for name := range listFiles(t, out) {
+		if strings.HasPrefix(name, "churn/") {
+			t.Errorf("a job that never settled left %s", name)
+		}
+	}
+}
