@@ -31,12 +31,13 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 	shards := fs.Int("shards", 0, "shard count, with the index from $JOB_COMPLETION_INDEX or $AWS_BATCH_JOB_ARRAY_INDEX")
 	output := fs.String("output", "text", "summary format: text or json")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	logLevel := fs.String("log-level", "info", "least severe log records shown: debug, info, warn or error")
 	dryRun := fs.Bool("dry-run", false, "validate and print the plan; fetch and write nothing")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	logs := &logWriter{w: e.stderr} // above the progress bars while they are drawn
-	log, err := newLogger(logs, *logFormat)
+	log, err := newLogger(logs, *logFormat, *logLevel)
 	if err != nil {
 		return usageError(e, err)
 	}
@@ -198,7 +199,7 @@ func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "run %s: %s\n", sum.RunID, sum.Status)
-	fmt.Fprintln(tw, "JOB\tPROVIDER\tSTATUS\tRECORDS\tSOURCE TOTAL\tFILES\tSECONDS\tOUTPUT / ERROR")
+	fmt.Fprintln(tw, "JOB\tPROVIDER\tSTATUS\tRECORDS\tSOURCE TOTAL\tDRIFT\tFILES\tSECONDS\tOUTPUT / ERROR")
 	for _, j := range sum.Jobs {
 		total := "-"
 		if j.SourceTotal != nil {
@@ -208,8 +209,8 @@ func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
 		if j.Error != "" {
 			detail = j.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%.1f\t%s\n", j.Job, j.Provider, j.Status, j.Records, total,
-			len(j.Files), j.Seconds, detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%.1f\t%s\n", j.Job, j.Provider, j.Status, j.Records, total,
+			j.DriftEvents, len(j.Files), j.Seconds, detail)
 	}
 	return tw.Flush()
 }

@@ -119,16 +119,25 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			return nil, call.statusError(resp.StatusCode, body)
 		}
 		if req.Decode == nil {
-			return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+			return call.answered(resp, body), nil
 		}
 		decodeErr := req.Decode(body)
 		if decodeErr == nil {
-			return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+			return call.answered(resp, body), nil
 		}
 		if err := call.retryMalformed(decodeErr); err != nil {
 			return nil, call.fail(err)
 		}
 	}
+}
+
+// answered logs a request's success at debug level, for tracing a run.
+func (c *call) answered(resp *http.Response, body []byte) *Response {
+	cfg := c.client.cfg
+	c.client.log.DebugContext(c.ctx, "request answered",
+		"job", cfg.Job, "provider", cfg.Provider, "page", c.req.Page, "method", c.req.Method, "url", c.url,
+		"status", resp.StatusCode, "attempts", c.attempts, "bytes", len(body))
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
 
 // retryMalformed waits before sending again a request whose answer Decode
