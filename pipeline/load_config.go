@@ -24,9 +24,10 @@ var (
 	s3Keys          = []string{"region", "endpoint", "force_path_style", "sse", "kms_key_id", "part_size",
 		"storage_class", "tags", "upload_concurrency"}
 	jobKeys = []string{"name", "provider", "base_url", "auth", "filter", "sort", "page_size",
-		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "allow_count_mismatch",
+		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "drift", "allow_count_mismatch",
 		"allow_insecure_http", "output", "wire_format", "include_raw", "columns", "hash", "hash_key", "hash_key_file"}
 	retryKeys = []string{"max_attempts", "max_backoff"}
+	driftKeys = []string{"max_restarts"}
 	authKeys  = []string{"type", "username", "username_file", "password", "password_file",
 		"token", "token_file", "name", "value", "value_file", "headers"}
 
@@ -273,6 +274,7 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	d.setDuration(&j.Timeout, m["timeout"])
 	d.retry(m["retry"], &j.Retry)
 	d.incremental(m["incremental"])
+	d.drift(m["drift"], &j.Drift)
 	d.setBool(&j.AllowCountMismatch, m["allow_count_mismatch"])
 	d.setBool(&j.AllowInsecureHTTP, m["allow_insecure_http"])
 	out := d.jobOutput(m, &j.Output)
@@ -345,6 +347,15 @@ func (d *decoder) retry(v value, r *httpsource.Retry) {
 	m := d.mapping(v, retryKeys...)
 	d.setInt(&r.MaxAttempts, m["max_attempts"], 1)
 	d.setDuration(&r.MaxBackoff, m["max_backoff"])
+}
+
+// maxRestarts bounds drift.max_restarts: each restart reads the whole
+// listing again, and one that changes that often will not settle.
+const maxRestarts = 100
+
+func (d *decoder) drift(v value, dr *Drift) {
+	m := d.mapping(v, driftKeys...)
+	d.setIntRange(&dr.MaxRestarts, m["max_restarts"], 0, maxRestarts)
 }
 
 func (d *decoder) incremental(v value) {

@@ -86,6 +86,7 @@ func TestLoadFullConfig(t *testing.T) {
 	localOut := top
 	localOut.IncludeRaw = false
 	defaultRetry := httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute}
+	defaultDrift := Drift{MaxRestarts: 3}
 
 	want := &Config{
 		File:        file,
@@ -126,6 +127,7 @@ func TestLoadFullConfig(t *testing.T) {
 				Timeout:     30 * time.Second,
 				Retry:       defaultRetry,
 				Output:      localOut,
+				Drift:       defaultDrift,
 			},
 			{
 				Name:              "nameshield-lab",
@@ -139,6 +141,7 @@ func TestLoadFullConfig(t *testing.T) {
 				Retry:             defaultRetry,
 				AllowInsecureHTTP: true,
 				Output:            top,
+				Drift:             defaultDrift,
 			},
 		},
 	}
@@ -184,6 +187,7 @@ func TestLoadContractExample(t *testing.T) {
 			Timeout:     30 * time.Second,
 			Retry:       httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute},
 			Output:      out,
+			Drift:       Drift{MaxRestarts: 3},
 		}},
 	}
 	assertConfig(t, cfg, want)
@@ -206,11 +210,12 @@ func TestDefaults(t *testing.T) {
 		},
 	}
 	retry := httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute}
+	drift := Drift{MaxRestarts: 3}
 	want.Jobs = []Job{
 		{Name: "a", Provider: "nameshield", BaseURL: "https://api.nameshield.net", PageSize: 500, MaxInFlight: 2,
-			RateLimit: httpsource.Rate{N: 600, Per: 5 * time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output},
+			RateLimit: httpsource.Rate{N: 600, Per: 5 * time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift},
 		{Name: "b", Provider: "medipim", BaseURL: "https://api.medipim.be", PageSize: 250, MaxInFlight: 2,
-			RateLimit: httpsource.Rate{N: 100, Per: time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output},
+			RateLimit: httpsource.Rate{N: 100, Per: time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift},
 	}
 	assertConfig(t, cfg, want)
 }
@@ -225,7 +230,7 @@ func TestFiveMistakes(t *testing.T) {
 		`jobs.yaml:4:20: output.formats[1]: expected one of jsonl, csv, parquet, got "xlsx"`,
 		`jobs.yaml:8:16: jobs[0].page_size: expected an integer, got "lots"`,
 		`jobs.yaml:9:66: jobs[0].auth.password: environment variable MEDIPIM_KEY_SECRET is not set (use ${MEDIPIM_KEY_SECRET:-default} for a default)`,
-		`jobs.yaml:12:5: jobs[1].retries: unknown key "retries" (valid keys: name, provider, base_url, auth, filter, sort, page_size, max_in_flight, rate_limit, timeout, retry, incremental, allow_count_mismatch, allow_insecure_http, output, wire_format, include_raw, columns, hash, hash_key, hash_key_file)`,
+		`jobs.yaml:12:5: jobs[1].retries: unknown key "retries" (valid keys: name, provider, base_url, auth, filter, sort, page_size, max_in_flight, rate_limit, timeout, retry, incremental, drift, allow_count_mismatch, allow_insecure_http, output, wire_format, include_raw, columns, hash, hash_key, hash_key_file)`,
 		`jobs.yaml:13:11: jobs[2].name: duplicate job name "medipim-be" (first used by jobs[0] at line 6)`,
 	}
 	assertLines(t, errorLines(t, err), want)
