@@ -1,9 +1,12 @@
 package kare
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -11,9 +14,10 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// Simulator serves GET .../users/v1/rs from people, in Kare's wire format.
-// It matches on the path suffix, so it works at any mount point, including
-// under http.StripPrefix.
+// Simulator serves GET .../users/v1/rs from the people present when each
+// request is answered, in Kare's wire format. It matches on the path
+// suffix, so it works at any mount point, including under
+// http.StripPrefix.
 //
 // Every request needs an Authorization: Bearer header and an
 // x-session-token header (any non-empty values; x-sites is ignored), else
@@ -23,13 +27,13 @@ import (
 // {"statusCode": 400, "message": ..., "error": "Bad Request"}.
 //
 // A population of one is the docs' example user, served verbatim whatever
-// the extend. Otherwise person i is the user with id Number, key UUID,
-// type 1 or 2 (alternating), phone the first phone (null when none),
-// activatedAt its createdAt, a profession of four, and deletedAt its
-// updatedAt when Inactive; times are UTC to the millisecond, as in the
-// docs. Extends: organization adds {"id": OrgID, "name": ...}; diplomas,
-// stats and user-rule add nested objects shaped like the docs'; the other
-// extends change nothing.
+// the extend, and any people inserted later. Otherwise person i is the user
+// with id Number, key UUID, type 1 or 2 (alternating), phone the first
+// phone (null when none), activatedAt its createdAt, a profession of four,
+// and deletedAt its updatedAt when Inactive; times are UTC to the
+// millisecond, as in the docs. Extends: organization adds {"id": OrgID,
+// "name": ...}; diplomas, stats and user-rule add nested objects shaped
+// like the docs'; the other extends change nothing.
 //
 // Deleted users are hidden unless whereIsDeleted=true. The string filters
 // match a case-insensitive substring (whereText and whereFullName of
@@ -57,10 +61,12 @@ type simulator struct {
 
 	// A listing is paged through with one set of filters, and hiding
 	// deleted users alone needs every person, so the last selection is
-	// kept: without it each page would regenerate the whole population.
-	mu        sync.Mutex
-	lastKey   string
-	lastOrder []int
+	// kept, until the population changes: without it each page would
+	// regenerate the whole population.
+	mu          sync.Mutex
+	lastKey     string
+	lastVersion uint64
+	lastOrder   []int
 }
 
 // simTime is a timestamp as the API writes it: UTC to the millisecond.
@@ -204,36 +210,52 @@ func (s *simulator) answer(q simQuery) simResponse {
 	return resp
 }
 
-// selection returns the indexes of the matching users in id order, the
-// last one computed when the filters have not changed.
+// selection returns the indexes of the matching users present in id
+// order, the last one computed when the filters and population have not
+// changed.
 func (s *simulator) selection(q simQuery) []int {
+	snap := s.people.Snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q.selection != s.lastKey || s.lastOrder == nil {
-		s.lastKey, s.lastOrder = q.selection, s.match(q)
+	if q.selection != s.lastKey || snap.Version != s.lastVersion || s.lastOrder == nil {
+		s.lastKey, s.lastVersion, s.lastOrder = q.selection, snap.Version, s.match(q, snap)
 	}
 	return s.lastOrder
 }
 
-func (s *simulator) match(q simQuery) []int {
-	order := []int{}
-	for i := range s.people.N {
+func (s *simulator) match(q simQuery, snap simdata.Snapshot) []int {
+	type hit struct {
+		id    int64
+		index int
+	}
+	var hits []hit
+	for k := range snap.Len() {
+		i := snap.Index(k)
 		if u := s.user(i); q.matches(&u) {
-			order = append(order, i)
+			hits = append(hits, hit{u.ID, i})
 		}
+	}
+	// Natural order is id order but for the docs' user, whose id is 1.
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(a.id, b.id) })
+	order := make([]int, len(hits))
+	for k, h := range hits {
+		order[k] = h.index
 	}
 	return order
 }
 
+// docUser reports whether person i is the docs' example user.
+func (s *simulator) docUser(i int) bool { return s.people.N == 1 && i == 0 }
+
 func (s *simulator) user(i int) simUser {
-	if s.people.N == 1 {
+	if s.docUser(i) {
 		return s.doc
 	}
 	return personUser(s.people.Person(i))
 }
 
 func (s *simulator) render(i int, extend map[string]bool) any {
-	if s.people.N == 1 {
+	if s.docUser(i) {
 		return json.RawMessage(docUserJSON)
 	}
 	p := s.people.Person(i)
@@ -303,6 +325,18 @@ func personRules(p simdata.Person) []simUserRule {
 			CreatedAt:  created,
 		},
 	}}
+}
+
+// SimulatedIDs returns the ids of the people present, deleted or not, in
+// natural order, as the exporter writes them.
+func SimulatedIDs(people *simdata.People) []string {
+	s := Simulator(people).(*simulator)
+	snap := people.Snapshot()
+	ids := make([]string, snap.Len())
+	for k := range ids {
+		ids[k] = strconv.FormatInt(s.user(snap.Index(k)).ID, 10)
+	}
+	return ids
 }
 
 // writeError answers in NestJS's error shape.

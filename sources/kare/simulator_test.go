@@ -301,3 +301,35 @@ func TestSimulatorAuthAndPath(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorServesThePresentPeople checks that each request sees the
+// population as it is then, through the cached selection: inserted people
+// first in id order, deleted ones gone whatever whereIsDeleted says.
+func TestSimulatorServesThePresentPeople(t *testing.T) {
+	pop := simdata.NewPopulation(60, 2)
+	sim := Simulator(pop.People())
+	simList(t, sim, "pageSize=500")
+	pop.Insert(3)
+	pop.Delete(7)
+	want := map[bool][]string{false: {}, true: {}}
+	for _, p := range pop.People().Present() {
+		want[p.Inactive] = append(want[p.Inactive], strconv.Itoa(p.Number))
+	}
+	shown := simList(t, sim, "pageSize=500&includeCount=true")
+	deleted := simList(t, sim, "pageSize=500&whereIsDeleted=true")
+	if !slices.Equal(dataIDs(shown), want[false]) || *shown.TotalCount != len(want[false]) || !slices.Equal(dataIDs(deleted), want[true]) {
+		t.Errorf("shown %v (total %d)\ndeleted %v\nwant %v", dataIDs(shown), *shown.TotalCount, dataIDs(deleted), want)
+	}
+	if got, all := slices.Sorted(slices.Values(append(dataIDs(shown), dataIDs(deleted)...))), SimulatedIDs(pop.People()); !slices.Equal(got, slices.Sorted(slices.Values(all))) {
+		t.Errorf("listings %v, SimulatedIDs %v", got, all)
+	}
+
+	doc := simdata.NewPopulation(1, 1)
+	doc.Insert(2)
+	sim = Simulator(doc.People())
+	// The docs' user is deleted, and so is the first inserted, for this seed.
+	shownIDs, deletedIDs := dataIDs(simList(t, sim, "")), dataIDs(simList(t, sim, "whereIsDeleted=true"))
+	if !slices.Equal(shownIDs, []string{"998"}) || !slices.Equal(deletedIDs, []string{"1", "999"}) {
+		t.Errorf("the docs' user and two inserted: shown %v, deleted %v, want [998] and [1 999]", shownIDs, deletedIDs)
+	}
+}

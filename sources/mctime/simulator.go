@@ -15,23 +15,25 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// Simulator serves GET .../users from people, in McTime's wire format. It
-// matches on the path suffix, so it works at any mount point, including
-// under http.StripPrefix.
+// Simulator serves GET .../users from the people present when each
+// request is answered, in McTime's wire format. It matches on the path
+// suffix, so it works at any mount point, including under
+// http.StripPrefix.
 //
 // Person i is the user with id UUID, firstName, lastName, email, and
 // mobilePhoneNumber the first phone (null when none). With two people or
 // fewer it serves the docs' example users instead (the first N of the two,
-// both active), field for field. Every person has attributes the response
-// does not show, derived from the person: organizationId OrgID as decimal
-// text, organizationName "Org <OrgID>", one role (see simRole), and
-// inactive when Person.Inactive.
+// both active), field for field; people inserted later are generated. Every
+// person has attributes the response does not show, derived from the
+// person: organizationId OrgID as decimal text, organizationName "Org
+// <OrgID>", one role (see simRole), and inactive when Person.Inactive.
 //
 // A page is {"items": [{"message": "Success", "data": {"users": [...],
 // "page": "1", "pageSize": "<page count>"}}], "valid": true}, with page and
 // pageSize as strings and pageSize the number of pages, as in the docs: 20
 // users a page, pages from 1, a page past the end with no users, and a
-// page count of 0 when nothing matches. Users come in index order.
+// page count of 0 when nothing matches. Users come in natural order
+// (simdata.Snapshot).
 //
 // The simulator has no connected user and checks no credential: it sees
 // everyone. It answers 401 for a userIds value that is no one's id, or an
@@ -52,10 +54,12 @@ type simulator struct {
 	doc    []simUser // the docs' users, in place of a population this small; nil otherwise
 
 	// A listing is paged through with one filter, so the last selection
-	// is kept: without it each page would regenerate the whole population.
-	mu      sync.Mutex
-	lastKey string
-	last    simSelection
+	// is kept, until the population changes: without it each page would
+	// regenerate the whole population.
+	mu          sync.Mutex
+	lastKey     string
+	lastVersion uint64
+	last        simSelection
 }
 
 // simQuery is a parsed request.
@@ -174,27 +178,29 @@ func parseSimQuery(v url.Values) (simQuery, error) {
 	return q, nil
 }
 
-// selection returns the users matching q's filter, from the cache when the
-// previous request had the same filter.
+// selection returns the present users matching q's filter, from the cache
+// when the previous request had the same filter and population.
 func (s *simulator) selection(q simQuery) simSelection {
+	snap := s.people.Snapshot()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q.key != s.lastKey {
-		s.lastKey, s.last = q.key, s.selectUsers(q)
+	if q.key != s.lastKey || snap.Version != s.lastVersion {
+		s.lastKey, s.lastVersion, s.last = q.key, snap.Version, s.selectUsers(q, snap)
 	}
 	return s.last
 }
 
-// selectUsers scans the population once: for the users matching q, and for
-// the requested ids and organization no one has, which the API refuses.
-func (s *simulator) selectUsers(q simQuery) simSelection {
+// selectUsers scans the people present once: for the users matching q, and
+// for the requested ids and organization no one has, which the API refuses.
+func (s *simulator) selectUsers(q simQuery, snap simdata.Snapshot) simSelection {
 	unknownIDs := map[string]struct{}{}
 	for _, id := range q.userIDs {
 		unknownIDs[id] = struct{}{}
 	}
 	orgKnown := q.orgID == "" && q.orgName == ""
 	var sel simSelection
-	for i := range s.people.N {
+	for k := range snap.Len() {
+		i := snap.Index(k)
 		p := s.person(i)
 		delete(unknownIDs, p.user.ID)
 		orgMatch := q.matchesOrg(&p)
@@ -252,7 +258,7 @@ func (s *simulator) answer(indexes []int, page int) simResponse {
 func (s *simulator) person(i int) simPerson {
 	p := s.people.Person(i)
 	sp := simPerson{orgID: p.OrgID, role: simRole(&p), inactive: p.Inactive}
-	if s.doc != nil {
+	if i < len(s.doc) {
 		sp.user, sp.inactive = s.doc[i], false
 		return sp
 	}
@@ -280,6 +286,18 @@ func simRole(p *simdata.Person) string {
 }
 
 func simOrgName(orgID int) string { return "Org " + strconv.Itoa(orgID) }
+
+// SimulatedIDs returns the ids of the people present, active and inactive,
+// in natural order, as the exporter writes them.
+func SimulatedIDs(people *simdata.People) []string {
+	s := Simulator(people).(*simulator)
+	snap := people.Snapshot()
+	ids := make([]string, snap.Len())
+	for k := range ids {
+		ids[k] = s.person(snap.Index(k)).user.ID
+	}
+	return ids
+}
 
 // writeMessage answers an error in the success envelope's shape.
 func writeMessage(w http.ResponseWriter, status int, message string) {

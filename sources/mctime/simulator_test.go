@@ -242,3 +242,47 @@ func TestSimulatorUnknownPath(t *testing.T) {
 		t.Errorf("status %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestSimulatorServesThePresentPeople checks that each request sees the
+// population as it is then, through the cached selection: inserted people
+// first, deleted ones gone from both listings and refused by id.
+func TestSimulatorServesThePresentPeople(t *testing.T) {
+	listing := func(sim http.Handler, query string) []string {
+		ids := []string{}
+		for page := 1; ; page++ {
+			got := simIDs(simList(t, sim, query+"&page="+strconv.Itoa(page)))
+			if len(got) == 0 {
+				return ids
+			}
+			ids = append(ids, got...)
+		}
+	}
+	pop := simdata.NewPopulation(50, 3)
+	sim := Simulator(pop.People())
+	listing(sim, "inactive=false")
+	pop.Insert(4)
+	deleted := pop.People().Person(pop.Delete(6)[0]).UUID
+	want := map[bool][]string{false: {}, true: {}}
+	for _, p := range pop.People().Present() {
+		want[p.Inactive] = append(want[p.Inactive], p.UUID)
+	}
+	active, inactive := listing(sim, "inactive=false"), listing(sim, "inactive=true")
+	if !slices.Equal(active, want[false]) || !slices.Equal(inactive, want[true]) {
+		t.Errorf("active %v\ninactive %v\nwant %v", active, inactive, want)
+	}
+	if got, all := slices.Sorted(slices.Values(append(active, inactive...))), SimulatedIDs(pop.People()); !slices.Equal(got, slices.Sorted(slices.Values(all))) {
+		t.Errorf("listings %v, SimulatedIDs %v", got, all)
+	}
+	if status, _ := sourcetest.Call(t, sim, Name, http.MethodGet, Endpoint+"?userIds="+deleted, ""); status != http.StatusUnauthorized {
+		t.Errorf("a deleted user by id: status %d, want 401", status)
+	}
+
+	docs := simdata.NewPopulation(2, 1)
+	docs.Insert(1)
+	sim = Simulator(docs.People())
+	got := append(listing(sim, ""), listing(sim, "inactive=true")...)
+	if len(got) != 3 || !slices.Contains(got, docUsers()[0].ID) || !slices.Contains(got, docUsers()[1].ID) ||
+		!slices.Contains(got, docs.People().Person(2).UUID) {
+		t.Errorf("the docs' users and one inserted: %v", got)
+	}
+}

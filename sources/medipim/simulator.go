@@ -13,9 +13,10 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// Simulator serves POST .../v4/users/query from people, in Medipim's wire
-// format. It matches on the path suffix, so it works at any mount point,
-// including under http.StripPrefix.
+// Simulator serves POST .../v4/users/query from the people present when
+// each request is answered, in Medipim's wire format. It matches on the
+// path suffix, so it works at any mount point, including under
+// http.StripPrefix.
 //
 // Person i is the user with id Number, name "First Last", organization
 // OrgID and createdAt/updatedAt in unix seconds. The filter grammar is
@@ -108,19 +109,20 @@ func readQuery(w http.ResponseWriter, r *http.Request) (simQuery, error) {
 	return q, nil
 }
 
-// answer selects, sorts and pages the users for q.
+// answer selects, sorts and pages the users for q, from the people present
+// now.
 func (s *simulator) answer(q simQuery) (simResponse, error) {
 	f, desc, err := parseQuery(q)
 	if err != nil {
 		return simResponse{}, err
 	}
-	// matched is nil without a filter: then the listing is every person and
-	// a page is served without generating the others.
-	var matched []int
-	total := s.people.N
+	// Without a filter the listing is everyone present, and a page is served
+	// without generating the others.
+	snap := s.people.Snapshot()
+	total, at := snap.Len(), snap.Index
 	if f != nil {
-		matched = s.matching(f)
-		total = len(matched)
+		matched := s.matching(snap, f)
+		total, at = len(matched), func(k int) int { return matched[k] }
 	}
 
 	var resp simResponse
@@ -136,15 +138,11 @@ func (s *simulator) answer(q simQuery) (simResponse, error) {
 	}
 	resp.Results = make([]simUser, 0, to-from)
 	for k := from; k < to; k++ {
-		// Ids increase with the person index, so id order is index order.
-		i := k
+		pos := k // natural order is ascending Number, which is id order
 		if desc {
-			i = total - 1 - k
+			pos = total - 1 - k
 		}
-		if matched != nil {
-			i = matched[i]
-		}
-		resp.Results = append(resp.Results, render(s.people.Person(i)))
+		resp.Results = append(resp.Results, render(s.people.Person(at(pos))))
 	}
 	return resp, nil
 }
@@ -184,11 +182,12 @@ func pageOf(no, size *int) (simPage, error) {
 	return p, nil
 }
 
-// matching returns the indexes of the people f matches, ascending.
-func (s *simulator) matching(f *filter) []int {
-	matched := []int{} // non-nil even when empty: nil means "no filter"
-	for i := range s.people.N {
-		if f.match(s.people.Person(i)) {
+// matching returns the indexes of the people present that f matches, in
+// natural order.
+func (s *simulator) matching(snap simdata.Snapshot, f *filter) []int {
+	var matched []int
+	for k := range snap.Len() {
+		if i := snap.Index(k); f.match(s.people.Person(i)) {
 			matched = append(matched, i)
 		}
 	}
@@ -222,6 +221,17 @@ func render(p simdata.Person) simUser {
 	u.Meta.CreatedAt = p.CreatedAt.Unix()
 	u.Meta.UpdatedAt = p.UpdatedAt.Unix()
 	return u
+}
+
+// SimulatedIDs returns the ids of the people present, in natural order, as
+// the exporter writes them.
+func SimulatedIDs(people *simdata.People) []string {
+	present := people.Present()
+	ids := make([]string, len(present))
+	for k, p := range present {
+		ids[k] = strconv.Itoa(render(p).ID)
+	}
+	return ids
 }
 
 func writeError(w http.ResponseWriter, status int, code, message string) {

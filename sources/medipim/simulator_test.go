@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,5 +149,35 @@ func TestSimulatorUnknownPath(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("status %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestSimulatorServesThePresentPeople checks that each request sees the
+// population as it is then: inserted people first in id order, deleted
+// ones gone, with and without a filter.
+func TestSimulatorServesThePresentPeople(t *testing.T) {
+	pop := simdata.NewPopulation(30, 1)
+	sim := Simulator(pop.People())
+	call := func(body string) simResponse {
+		return sourcetest.CallOK[simResponse](t, sim, Name, http.MethodPost, Endpoint, body)
+	}
+	if got := fmt.Sprint(ids(call(`{"page": {"no": 0, "size": 10}}`))); got != "[1000 1001 1002 1003 1004 1005 1006 1007 1008 1009]" {
+		t.Fatalf("before: %s", got)
+	}
+	pop.Insert(2)
+	deleted := pop.People().Person(pop.Delete(1)[0]).Number
+	first := call(`{"page": {"no": 0, "size": 10}}`)
+	if first.Meta.Total != 31 || fmt.Sprint(ids(first)[:2]) != "[998 999]" {
+		t.Errorf("after: total %d, ids %v", first.Meta.Total, ids(first))
+	}
+	filtered := call(`{"filter": {"not": {"id": [998]}}, "sorting": {"id": "DESC"}, "page": {"no": 0, "size": 250}}`)
+	got := ids(filtered)
+	if filtered.Meta.Total != 30 || got[len(got)-1] != 999 || slices.Contains(got, deleted) {
+		t.Errorf("filtered: total %d, ids %v, deleted %d", filtered.Meta.Total, got, deleted)
+	}
+	want := SimulatedIDs(pop.People())
+	all := ids(call(`{"page": {"no": 0, "size": 250}}`))
+	if fmt.Sprint(all) != "["+strings.Join(want, " ")+"]" {
+		t.Errorf("listing %v, SimulatedIDs %v", all, want)
 	}
 }

@@ -15,9 +15,10 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// Simulator serves GET .../user/v1/users from people, in Nameshield's wire
-// format. It matches on the path suffix, so it works at any mount point,
-// including under http.StripPrefix.
+// Simulator serves GET .../user/v1/users from the people present when each
+// request is answered, in Nameshield's wire format. It matches on the path
+// suffix, so it works at any mount point, including under
+// http.StripPrefix.
 //
 // Person i is the user with id UUID, customer_id OrgID, phone the first
 // phone (null when none), expires_at and last_login_at null when zero, and
@@ -27,7 +28,8 @@ import (
 // The simulator has no connected user: without customer_id it lists every
 // customer, and include_subsidiaries is echoed but changes nothing. The
 // wildcard filters are case-insensitive; without a * they must match the
-// whole value. Sorting is stable; without sort[] users come in index order.
+// whole value. Sorting is stable; without sort[] users come in natural
+// order (simdata.Snapshot).
 // Errors are JSON: {"message": ...}.
 func Simulator(people *simdata.People) http.Handler {
 	return &simulator{people: people, zone: time.FixedZone("+01:00", 3600)}
@@ -47,11 +49,12 @@ type simulator struct {
 	zone   *time.Location
 
 	// A listing is paged through with one filter and sort, so the last
-	// selection is kept: without it each page would regenerate and sort
-	// the whole population.
-	mu        sync.Mutex
-	lastKey   string
-	lastOrder []int
+	// selection is kept, until the population changes: without it each
+	// page would regenerate and sort the whole population.
+	mu          sync.Mutex
+	lastKey     string
+	lastVersion uint64
+	lastOrder   []int
 }
 
 // simQuery is a parsed request.
@@ -163,10 +166,10 @@ func parseSimQuery(v url.Values) (simQuery, error) {
 }
 
 func (s *simulator) answer(q simQuery) simResponse {
-	order := s.selection(q)
-	total := s.people.N
-	if order != nil {
-		total = len(order)
+	snap := s.people.Snapshot()
+	total, at := snap.Len(), snap.Index
+	if order := s.selection(q, snap); order != nil {
+		total, at = len(order), func(k int) int { return order[k] }
 	}
 	var resp simResponse
 	resp.Message = "OK"
@@ -177,34 +180,30 @@ func (s *simulator) answer(q simQuery) simResponse {
 	from, to := min(q.offset, total), min(q.offset+q.limit, total)
 	resp.Data.Results = make([]simUser, 0, to-from)
 	for k := from; k < to; k++ {
-		i := k
-		if order != nil {
-			i = order[k]
-		}
-		resp.Data.Results = append(resp.Data.Results, s.render(s.people.Person(i)))
+		resp.Data.Results = append(resp.Data.Results, s.render(s.people.Person(at(k))))
 	}
 	return resp
 }
 
-// selection returns the indexes of the matching people in response order,
-// or nil when that is every person in index order: then a page is served
-// without generating the others.
-func (s *simulator) selection(q simQuery) []int {
+// selection returns the indexes of the matching people of snap in response
+// order, or nil when that is everyone in natural order: then a page is
+// served without generating the others.
+func (s *simulator) selection(q simQuery, snap simdata.Snapshot) []int {
 	if q.customerID == nil && len(q.patterns) == 0 && len(q.sort) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q.selection != s.lastKey {
-		s.lastKey, s.lastOrder = q.selection, s.selectAndSort(q)
+	if q.selection != s.lastKey || snap.Version != s.lastVersion {
+		s.lastKey, s.lastVersion, s.lastOrder = q.selection, snap.Version, s.selectAndSort(q, snap)
 	}
 	return s.lastOrder
 }
 
-func (s *simulator) selectAndSort(q simQuery) []int {
+func (s *simulator) selectAndSort(q simQuery, snap simdata.Snapshot) []int {
 	matched := []simdata.Person{}
-	for i := range s.people.N {
-		if p := s.people.Person(i); q.matches(&p) {
+	for k := range snap.Len() {
+		if p := s.people.Person(snap.Index(k)); q.matches(&p) {
 			matched = append(matched, p)
 		}
 	}
@@ -335,6 +334,17 @@ func (s *simulator) optionalTime(t time.Time) *string {
 	}
 	text := s.time(t)
 	return &text
+}
+
+// SimulatedIDs returns the ids of the people present, in natural order, as
+// the exporter writes them.
+func SimulatedIDs(people *simdata.People) []string {
+	present := people.Present()
+	ids := make([]string, len(present))
+	for k, p := range present {
+		ids[k] = p.UUID
+	}
+	return ids
 }
 
 func writeMessage(w http.ResponseWriter, status int, message string) {

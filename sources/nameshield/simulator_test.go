@@ -248,3 +248,33 @@ func TestWildcard(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorServesThePresentPeople checks that each request sees the
+// population as it is then, through the cached selection of a sorted
+// listing too: inserted people first in natural order, deleted ones gone.
+func TestSimulatorServesThePresentPeople(t *testing.T) {
+	pop := simdata.NewPopulation(20, 1)
+	sim := Simulator(pop.People())
+	uuids := func(resp simResponse) []string {
+		var out []string
+		for _, u := range resp.Data.Results {
+			out = append(out, u.ID)
+		}
+		return out
+	}
+	before := uuids(simList(t, sim, "sort[]=id:asc&limit=500"))
+	inserted := pop.People().Person(pop.Insert(1)[0]).UUID
+	deleted := pop.People().Person(pop.Delete(1)[0]).UUID
+	sorted := uuids(simList(t, sim, "sort[]=id:asc&limit=500"))
+	if len(before) != 20 || len(sorted) != 20 || !slices.Contains(sorted, inserted) ||
+		slices.Contains(sorted, deleted) || !slices.IsSorted(sorted) {
+		t.Errorf("sorted listing %v: inserted %s, deleted %s", sorted, inserted, deleted)
+	}
+	natural := simList(t, sim, "limit=5")
+	if natural.Data.Total != 20 || natural.Data.Results[0].ID != inserted {
+		t.Errorf("natural order: total %d, first %s, want %s", natural.Data.Total, natural.Data.Results[0].ID, inserted)
+	}
+	if got, want := uuids(simList(t, sim, "limit=500")), SimulatedIDs(pop.People()); !slices.Equal(got, want) {
+		t.Errorf("listing %v, SimulatedIDs %v", got, want)
+	}
+}

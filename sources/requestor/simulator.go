@@ -14,23 +14,23 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// Simulator serves POST .../api/Account/GetUsers from people, in
-// Requestor's JSON or XML form: the request's Content-Type says how the
-// UsersFilterPost is written, and the answer follows Accept, else the
-// request's form. It matches on the path suffix, so it works at any mount
-// point, including under http.StripPrefix.
+// Simulator serves POST .../api/Account/GetUsers from the people present
+// when each request is answered, in Requestor's JSON or XML form: the
+// request's Content-Type says how the UsersFilterPost is written, and the
+// answer follows Accept, else the request's form. It matches on the path
+// suffix, so it works at any mount point, including under http.StripPrefix.
 //
-// With two people or fewer it serves the docs' example users, the first
-// N of them, member for member: so a small simulation answers with the
-// docs' own example responses. Larger populations are generated: person
-// i is the user with UserProviderKey UUID, UserName the part of the email
-// before the @, CustomerId OrgID and LastUpdatedUtc UpdatedAt (with a Z
-// for an even Number, without an offset for an odd one, as .NET writes a
-// DateTime of unspecified kind). Its Is* flags follow a fixed cycle over
-// Number; an Inactive person is unapproved (even Number) or anonymized
-// (odd). A person without phones has Phones [] (even) or null (odd).
-// Every Language is 0, en in XML: the only code whose name the docs give,
-// so the two forms of one simulation export the same rows.
+// With two people or fewer it serves the docs' example users, the first N
+// of them, member for member: so a small simulation answers with the docs'
+// own example responses. Larger populations, and people inserted later, are
+// generated: person i is the user with UserProviderKey UUID, UserName the
+// part of the email before the @, CustomerId OrgID and LastUpdatedUtc
+// UpdatedAt (with a Z for an even Number, without an offset for an odd one,
+// as .NET writes a DateTime of unspecified kind). Its Is* flags follow a
+// fixed cycle over Number; an Inactive person is unapproved (even Number)
+// or anonymized (odd). A person without phones has Phones [] (even) or null
+// (odd). Every Language is 0, en in XML: the only code whose name the docs
+// give, so the two forms of one simulation export the same rows.
 //
 // UserName and Email filters match whole values, ignoring case; the date
 // filters include their bounds, and a user without LastUpdatedUtc matches
@@ -209,21 +209,19 @@ func checkPost(p *usersFilterPost) error {
 	return nil
 }
 
-// page selects the users p asks for. Without a filter it generates only
-// the users of the page.
+// page selects the users p asks for, in natural order. Without a filter it
+// generates only the users of the page.
 func (s *simulator) page(p *usersFilterPost) simPage {
-	var matched []int // nil: every user
+	snap := s.people.Snapshot()
+	total, at := snap.Len(), snap.Index
 	if p.filters() {
-		matched = []int{}
-		for i := range s.people.N {
-			if u := s.user(i); p.matches(&u) {
-				matched = append(matched, i)
+		matched := []int{}
+		for k := range snap.Len() {
+			if u := s.user(snap.Index(k)); p.matches(&u) {
+				matched = append(matched, snap.Index(k))
 			}
 		}
-	}
-	total := s.people.N
-	if matched != nil {
-		total = len(matched)
+		total, at = len(matched), func(k int) int { return matched[k] }
 	}
 	from := total
 	if p.PageIndex <= total/p.PageSize { // so that the product cannot overflow
@@ -236,22 +234,30 @@ func (s *simulator) page(p *usersFilterPost) simPage {
 		Items: make([]simUser, 0, to-from),
 	}
 	for k := from; k < to; k++ {
-		i := k
-		if matched != nil {
-			i = matched[k]
-		}
-		page.Items = append(page.Items, s.user(i))
+		page.Items = append(page.Items, s.user(at(k)))
 	}
 	return page
 }
 
-// user is user i of the population: a docs' example user in a population
-// of two or fewer, else a generated one.
+// user is user i: one of the docs' example users in a population of two
+// or fewer, else a generated one.
 func (s *simulator) user(i int) simUser {
-	if s.people.N <= 2 {
+	if s.people.N <= 2 && i < s.people.N {
 		return docUsers()[i]
 	}
 	return generatedUser(s.people.Person(i))
+}
+
+// SimulatedIDs returns the ids of the people present, in natural order, as
+// the exporter writes them.
+func SimulatedIDs(people *simdata.People) []string {
+	s := &simulator{people: people}
+	snap := people.Snapshot()
+	ids := make([]string, snap.Len())
+	for k := range ids {
+		ids[k] = s.user(snap.Index(k)).UserProviderKey
+	}
+	return ids
 }
 
 func (p *usersFilterPost) filters() bool {

@@ -373,3 +373,38 @@ func TestSimulatorXMLIsDataContractXML(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorServesThePresentPeople checks that each request sees the
+// population as it is then: a person inserted among the docs' users is
+// generated and comes first, a deleted one is gone, and filters see the
+// same people.
+func TestSimulatorServesThePresentPeople(t *testing.T) {
+	pop := simdata.NewPopulation(2, 1)
+	sim := Simulator(pop.People())
+	names := func(page simPage) []string {
+		var out []string
+		for _, u := range page.Items {
+			out = append(out, u.UserName)
+		}
+		return out
+	}
+	inserted := generatedUser(pop.People().Person(pop.Insert(1)[0]))
+	page := simJSON(t, sim, postBody(t, WireJSON, 0, 10, nil))
+	if got := names(page); !slices.Equal(got, []string{inserted.UserName, "john.doe", "jane.doe"}) || page.TotalItems != 3 {
+		t.Errorf("after an insert: %v, total %d", got, page.TotalItems)
+	}
+	pop.Delete(1)
+	page = simJSON(t, sim, postBody(t, WireJSON, 0, 10, nil))
+	var keys []string
+	for _, u := range page.Items {
+		keys = append(keys, u.UserProviderKey)
+	}
+	if want := SimulatedIDs(pop.People()); !slices.Equal(keys, want) || len(keys) != 2 {
+		t.Errorf("after a delete: listing %v, SimulatedIDs %v", keys, want)
+	}
+	last := page.Items[1].UserName
+	filtered := simJSON(t, sim, postBody(t, WireJSON, 0, 10, map[string]any{"UserName": last}))
+	if got := names(filtered); !slices.Equal(got, []string{last}) {
+		t.Errorf("filtered by %s: %v", last, got)
+	}
+}
