@@ -3,6 +3,7 @@ package httpsource
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -56,9 +57,15 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 // attemptError tells our per-attempt timeout apart from the end of the
 // caller's context, whose error the retry policy must see as it is.
+// A server certificate of an unknown CA is the one TLS failure that is
+// usually a setting: a private CA, or a proxy that inspects TLS. It is
+// marked permanent, as retryablehttp no longer recognises it once wrapped.
 func (t *attemptTransport) attemptError(attemptCtx context.Context, req *http.Request, err error) error {
 	if req.Context().Err() == nil && errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
 		return &timeoutError{after: t.timeout}
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return &permanentError{fmt.Errorf("%w (if a private CA or a TLS-inspecting proxy signs it, set the job's tls.ca_file to that CA's PEM bundle)", err)}
 	}
 	return err
 }

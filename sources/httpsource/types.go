@@ -90,10 +90,18 @@ type ClientConfig struct {
 
 	// Logger receives a Warn record for every retry; nil discards them.
 	Logger *slog.Logger
-	// Transport sends the requests; nil means a fresh pooled transport
-	// with net/http's defaults (go-cleanhttp), proxies from the environment
-	// included. Tests may supply their own.
+	// Transport sends the requests: NewTransport's, for a job's CA
+	// bundle. nil means a fresh pooled transport with net/http's
+	// defaults (go-cleanhttp), whose proxy is the environment's as
+	// net/http first read it. Tests may supply their own.
 	Transport http.RoundTripper
+}
+
+// TransportConfig is what NewTransport builds a transport from.
+type TransportConfig struct {
+	// CAPEM is a PEM bundle of CA certificates trusted in addition to the
+	// system roots; nil for the system roots alone.
+	CAPEM []byte
 }
 
 // Job is what a provider needs to know about the job it serves.
