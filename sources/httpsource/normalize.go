@@ -3,6 +3,7 @@ package httpsource
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/saas-export/export/schema"
@@ -58,10 +59,79 @@ func normalizeRaw[R any](raw json.RawMessage, normalize func(*R) (schema.User, e
 
 // Envelope is a provider's decoded response: its records, of the
 // provider's record type or json.RawMessage, and the listing's total when
-// the response gives one.
+// the response gives one. An envelope that also has a Check() error
+// method, as every provider's should, is checked before its records are
+// read: see Member.
 type Envelope[T any] interface {
 	Records() []T
 	Total() *int64
+}
+
+// checked is an Envelope that can tell a malformed response from an
+// empty page.
+type checked interface{ Check() error }
+
+// Member is a member of a response envelope that remembers how it was
+// sent. encoding/json leaves an absent or null member at its zero value
+// and keeps the last of a duplicated one, so that a response without
+// results, with "results": null, or with a second, empty "results" would
+// otherwise decode as a page that silently holds no users.
+type Member[T any] struct {
+	V    T
+	sent int  // times the member is in its object
+	null bool // the last time, it was null
+}
+
+func (m *Member[T]) UnmarshalJSON(b []byte) error {
+	m.sent++
+	if m.null = string(b) == "null"; m.null {
+		return nil
+	}
+	return json.Unmarshal(b, &m.V)
+}
+
+// Required reports a member the API always sends that the response
+// leaves out, sends as null or sends more than once. name is the
+// member's path in the response, such as data.results.
+func (m *Member[T]) Required(name string) error {
+	switch {
+	case m.sent == 0:
+		return fmt.Errorf("the response has no %s", name)
+	case m.null:
+		return fmt.Errorf("%s is null", name)
+	}
+	return m.Optional(name)
+}
+
+// Optional reports a member the response sends more than once; it may
+// leave it out or send null.
+func (m *Member[T]) Optional(name string) error {
+	if m.sent > 1 {
+		return fmt.Errorf("%s is sent %d times", name, m.sent)
+	}
+	return nil
+}
+
+// Value returns the member's value, nil when it was absent or null.
+func (m *Member[T]) Value() *T {
+	if m.sent == 0 || m.null {
+		return nil
+	}
+	return &m.V
+}
+
+// MaxCount bounds the totals and page counts a response may claim: the
+// integers JSON carries exactly, which keeps page arithmetic far from
+// overflow (a total near 2^63 would wrap to a single, last page).
+const MaxCount = 1<<53 - 1
+
+// CheckCount reports a count of records or pages, named name, that is
+// negative or beyond MaxCount; nil is no count and fine.
+func CheckCount(name string, n *int64) error {
+	if n != nil && (*n < 0 || *n > MaxCount) {
+		return fmt.Errorf("%s is %d: want a count from 0 to %d", name, *n, int64(MaxCount))
+	}
+	return nil
 }
 
 // DecodePage is DecodeUsers for a listing paged by number (index from 0,
@@ -86,16 +156,41 @@ func DecodeUsers[R any, RawEnv Envelope[json.RawMessage], RecEnv Envelope[R]](
 ) ([]schema.User, *int64, error) {
 	if includeRaw {
 		var env RawEnv
-		if err := json.Unmarshal(body, &env); err != nil {
-			return nil, nil, fmt.Errorf("decode response: %w", err)
+		if err := decodeEnvelope(body, &env); err != nil {
+			return nil, nil, err
 		}
 		users, err := NormalizeRaw(env.Records(), normalize)
 		return users, env.Total(), err
 	}
 	var env RecEnv
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, nil, fmt.Errorf("decode response: %w", err)
+	if err := decodeEnvelope(body, &env); err != nil {
+		return nil, nil, err
 	}
 	users, err := NormalizeRecords(env.Records(), normalize)
 	return users, env.Total(), err
+}
+
+func decodeEnvelope(body []byte, env any) error {
+	if err := DecodeJSON(body, env); err != nil {
+		return err
+	}
+	if c, ok := env.(checked); ok {
+		return c.Check()
+	}
+	return nil
+}
+
+// DecodeJSON unmarshals a response body into v. Its errors start with
+// "decode response: " and name a mistyped member by its path in the
+// response (meta.total), not by Go's name for the type that holds it.
+func DecodeJSON(body []byte, v any) error {
+	err := json.Unmarshal(body, v)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("decode response: json: cannot unmarshal %s into %s (%s)", te.Value, te.Field, te.Type)
+	}
+	return fmt.Errorf("decode response: %w", err)
 }
