@@ -13,21 +13,31 @@ import (
 // response is the query's answer; T is record on the hot path, or
 // json.RawMessage when the job keeps each record's raw JSON.
 type response[T any] struct {
-	Meta struct {
-		Total *int64 `json:"total"`
-	} `json:"meta"`
-	Results []T `json:"results"`
+	Meta    httpsource.Member[meta] `json:"meta"`
+	Results httpsource.Member[[]T]  `json:"results"`
 }
 
-func (r response[T]) Records() []T  { return r.Results }
-func (r response[T]) Total() *int64 { return r.Meta.Total }
+type meta struct {
+	Total httpsource.Member[int64] `json:"total"`
+}
+
+func (r response[T]) Records() []T  { return r.Results.V }
+func (r response[T]) Total() *int64 { return r.Meta.V.Total.Value() }
+
+// Check refuses a response without results: the docs always send them,
+// [] for no users. meta.total may be missing (undocumented), not wrong.
+func (r response[T]) Check() error {
+	return errors.Join(r.Results.Required("results"), r.Meta.Optional("meta"),
+		r.Meta.V.Total.Optional("meta.total"), httpsource.CheckCount("meta.total", r.Total()))
+}
 
 // record is one user as the API sends it. Pointers tell null and absent
-// apart from zero values.
+// apart from zero values; the id, which names the row, must also be sent
+// once.
 type record struct {
-	ID           *int64  `json:"id"`
-	Name         *string `json:"name"`
-	Organization *int64  `json:"organization"`
+	ID           httpsource.Member[int64] `json:"id"`
+	Name         *string                  `json:"name"`
+	Organization *int64                   `json:"organization"`
 	Meta         struct {
 		CreatedAt *int64 `json:"createdAt"`
 		UpdatedAt *int64 `json:"updatedAt"`
@@ -47,13 +57,16 @@ func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Pa
 // unix-second timestamps become UTC instants. Medipim says nothing about
 // whether a user is active, so active stays null.
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	if rec.ID == nil {
+	if rec.ID.Value() == nil {
 		return schema.User{}, errors.New("record has no id")
+	}
+	if err := rec.ID.Optional("id"); err != nil {
+		return schema.User{}, err
 	}
 	u := schema.User{
 		Provider:    Name,
 		Job:         job.Name,
-		ID:          strconv.FormatInt(*rec.ID, 10),
+		ID:          strconv.FormatInt(rec.ID.V, 10),
 		ExtractedAt: job.ExtractedAt,
 		CreatedAt:   unixTime(rec.Meta.CreatedAt),
 		UpdatedAt:   unixTime(rec.Meta.UpdatedAt),

@@ -1,0 +1,112 @@
+package medipim
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// TestWrongShapes: a body that is JSON but not the documented response
+// fails the page with an error naming what is wrong; it never decodes as
+// an empty page. The docs always send results, [] for none; meta.total
+// is an integer.
+func TestWrongShapes(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"empty object", `{}`, "the response has no results"},
+		{"null", `null`, "the response has no results"},
+		{"only meta", `{"meta": {"total": 3}}`, "the response has no results"},
+		{"top-level array", `[{"id": 1}]`, "cannot unmarshal array"},
+		{"top-level string", `"results"`, "cannot unmarshal string"},
+		{"results null", `{"meta": {"total": 0}, "results": null}`, "results is null"},
+		{"results an object", `{"results": {}}`, "cannot unmarshal object into results"},
+		{"results a string", `{"results": "[]"}`, "cannot unmarshal string into results"},
+		{"results a number", `{"results": 0}`, "cannot unmarshal number into results"},
+		{"results twice", `{"results": [{"id": 1}], "results": []}`, "results is sent 2 times"},
+		{"meta twice", `{"meta": {"total": 1}, "meta": {"total": 0}, "results": []}`, "meta is sent 2 times"},
+		{"meta a list", `{"meta": [], "results": []}`, "cannot unmarshal array into meta"},
+		{"total a string", `{"meta": {"total": "3"}, "results": []}`, "cannot unmarshal string into meta.total"},
+		{"total fractional", `{"meta": {"total": 2.5}, "results": []}`, "cannot unmarshal number 2.5 into meta.total"},
+		{"total negative", `{"meta": {"total": -1}, "results": []}`, "meta.total is -1: want a count from 0"},
+		{"total past 2^53", `{"meta": {"total": 9223372036854775807}, "results": [{"id": 1}]}`, "meta.total is 9223372036854775807"},
+		{"total beyond int64", `{"meta": {"total": 1e30}, "results": []}`, "cannot unmarshal number 1e30 into meta.total"},
+		{"total twice", `{"meta": {"total": 1, "total": 0}, "results": []}`, "meta.total is sent 2 times"},
+		{"record null", `{"results": [null]}`, "results[0]: record has no id"},
+		{"record a number", `{"results": [{"id": 1}, 2]}`, "cannot unmarshal number"},
+		{"record a list", `{"results": [[]]}`, "cannot unmarshal array"},
+		{"id null", `{"results": [{"id": null}]}`, "results[0]: record has no id"},
+		{"id missing", `{"results": [{"id": 1}, {"name": "x"}]}`, "results[1]: record has no id"},
+		{"id a string", `{"results": [{"id": "1"}]}`, "cannot unmarshal string"},
+		{"id an object", `{"results": [{"id": {}}]}`, "cannot unmarshal object"},
+		{"id a list", `{"results": [{"id": [1]}]}`, "cannot unmarshal array"},
+		{"id fractional", `{"results": [{"id": 1.5}]}`, "cannot unmarshal number 1.5"},
+		{"id twice", `{"results": [{"id": 1, "id": 2}]}`, "results[0]: id is sent 2 times"},
+		{"organization a string", `{"results": [{"id": 1, "organization": "7"}]}`, "organization"},
+		{"createdAt a date", `{"results": [{"id": 1, "meta": {"createdAt": "2024-01-01"}}]}`, "createdAt"},
+		{"trailing data", `{"results": []} {"results": []}`, "invalid character"},
+	}
+	for _, tt := range tests {
+		for _, raw := range []bool{false, true} {
+			page, err := decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, []byte(tt.body), 0, 10)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s (raw %v): page of %d users, error %v; want %q", tt.name, raw, len(page.Users), err, tt.want)
+			}
+		}
+	}
+}
+
+// TestEmptyPages: an empty page is what the API sends for no users, or
+// for a page past the end.
+func TestEmptyPages(t *testing.T) {
+	tests := []struct {
+		name, body   string
+		index, pages int
+	}{
+		{"no users", `{"meta": {"total": 0, "page": {"no": 0, "offset": 0, "size": 10}}, "results": []}`, 0, 1},
+		{"past the end", `{"meta": {"total": 30}, "results": []}`, 3, 3},
+	}
+	for _, tt := range tests {
+		page, err := decodePage(httpsource.Job{}, []byte(tt.body), tt.index, 10)
+		if err != nil || len(page.Users) != 0 || page.Pages != schema.Some(tt.pages) || !page.Last {
+			t.Errorf("%s: %+v, %v", tt.name, page, err)
+		}
+	}
+}
+
+// TestHugeName: a 10 MB name is a name; decoding it costs time and memory
+// in proportion.
+func TestHugeName(t *testing.T) {
+	name := strings.Repeat("é", 5<<20)
+	body := []byte(`{"meta": {"total": 1}, "results": [{"id": 1, "name": "` + name + `"}]}`)
+	for _, raw := range []bool{false, true} {
+		page, err := decodeBounded(t, body, func() (httpsource.Page, error) {
+			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, 10)
+		})
+		if err != nil || len(page.Users) != 1 || page.Users[0].FullName != schema.Some(name) {
+			t.Errorf("raw %v: %d users, error %v", raw, len(page.Users), err)
+		}
+	}
+}
+
+// decodeBounded runs decode and fails the test if it allocates more than
+// a few times the body or takes seconds: a decoder that is quadratic in
+// some value would take minutes on a 10 MB one.
+func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	page, err := decode()
+	took := time.Since(t0)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
+		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
+	}
+	if took > 20*time.Second {
+		t.Errorf("decoding %d bytes took %v", len(body), took)
+	}
+	return page, err
+}
