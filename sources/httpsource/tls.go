@@ -33,11 +33,12 @@ func ParseCABundle(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// NewTransport returns go-cleanhttp's pooled transport with cfg's trust.
-// Certificates are always verified: a CA bundle is trusted in
+// NewTransport returns go-cleanhttp's pooled transport with cfg's trust
+// and proxy. Certificates are always verified: a CA bundle is trusted in
 // addition to the system roots, never instead of them.
 func NewTransport(cfg TransportConfig) (*http.Transport, error) {
 	t := cleanhttp.DefaultPooledTransport()
+	t.Proxy = cfg.Proxy
 	if cfg.CAPEM == nil {
 		return t, nil
 	}

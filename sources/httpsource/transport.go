@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"time"
 
+	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/time/rate"
 )
 
@@ -106,4 +109,41 @@ func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 		return http.ErrUseLastResponse
 	}
 	return nil
+}
+
+// ProxyFromEnvironment returns the proxy choice that HTTPS_PROXY,
+// HTTP_PROXY and NO_PROXY (or their lowercase forms) make now; net/http's
+// own reads the environment once per process, for good. A value that is
+// not a proxy URL is an error, where net/http would send every request
+// direct: traffic that must go through a proxy must not bypass it in
+// silence. Errors name the variable but never quote its value, which may
+// hold a password.
+func ProxyFromEnvironment() (func(*http.Request) (*url.URL, error), error) {
+	env := httpproxy.FromEnvironment()
+	for _, v := range []struct{ name, value string }{{"HTTPS_PROXY", env.HTTPSProxy}, {"HTTP_PROXY", env.HTTPProxy}} {
+		if v.value != "" && !isProxyURL(v.value) {
+			return nil, fmt.Errorf("%s is not a proxy URL like http://[user:password@]host:port "+
+				"(value not shown: it may hold a password; percent-encode any : / ? # @ in the password)", v.name)
+		}
+	}
+	proxy := env.ProxyFunc()
+	return func(req *http.Request) (*url.URL, error) { return proxy(req.URL) }, nil
+}
+
+// proxySchemes are those net/http's transport can use.
+var proxySchemes = []string{"http", "https", "socks5", "socks5h"}
+
+// isProxyURL reports whether s is a proxy URL as httpproxy reads it: a
+// URL, or a host:port taken as http://host:port. A path, query or
+// fragment is refused: it is how a password with an unencoded / ? or #
+// shows, and the host read then is not the proxy's.
+func isProxyURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		if bare, err := url.Parse("http://" + s); err == nil {
+			u = bare
+		}
+	}
+	return u != nil && u.Host != "" && slices.Contains(proxySchemes, u.Scheme) &&
+		(u.Path == "" || u.Path == "/") && u.RawQuery == "" && !u.ForceQuery && u.Fragment == ""
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -90,8 +91,8 @@ type ClientConfig struct {
 
 	// Logger receives a Warn record for every retry; nil discards them.
 	Logger *slog.Logger
-	// Transport sends the requests: NewTransport's, for a job's CA
-	// bundle. nil means a fresh pooled transport with net/http's
+	// Transport sends the requests: NewTransport's, for a job's CA bundle
+	// and proxy. nil means a fresh pooled transport with net/http's
 	// defaults (go-cleanhttp), whose proxy is the environment's as
 	// net/http first read it. Tests may supply their own.
 	Transport http.RoundTripper
@@ -102,6 +103,10 @@ type TransportConfig struct {
 	// CAPEM is a PEM bundle of CA certificates trusted in addition to the
 	// system roots; nil for the system roots alone.
 	CAPEM []byte
+	// Proxy picks the proxy of each request, as http.Transport.Proxy does;
+	// nil sends every request direct. ProxyFromEnvironment gives the
+	// environment's.
+	Proxy func(*http.Request) (*url.URL, error)
 }
 
 // Job is what a provider needs to know about the job it serves.
