@@ -120,7 +120,7 @@ func arrayLen(body []byte, path ...any) (n int, ok bool) {
 			if !isObj {
 				return 0, false
 			}
-			v = m[s]
+			v = member(m, s)
 		case int:
 			a, isArr := v.([]any)
 			if !isArr || s >= len(a) {
@@ -131,4 +131,18 @@ func arrayLen(body []byte, path ...any) (n int, ok bool) {
 	}
 	a, ok := v.([]any)
 	return len(a), ok
+}
+
+// member finds a key as encoding/json does: the exact name, else one
+// equal under case folding ("DATA", "reſults").
+func member(m map[string]any, name string) any {
+	if v, ok := m[name]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
 }

@@ -14,30 +14,44 @@ import (
 // response is the UserSearchResult envelope; T is record on the hot path,
 // or json.RawMessage when the job keeps each record's raw JSON.
 type response[T any] struct {
-	Data struct {
-		Total   *int64 `json:"total"`
-		Results []T    `json:"results"`
-	} `json:"data"`
+	Data httpsource.Member[data[T]] `json:"data"`
 }
 
-func (r response[T]) Records() []T  { return r.Data.Results }
-func (r response[T]) Total() *int64 { return r.Data.Total }
+type data[T any] struct {
+	Total   httpsource.Member[int64] `json:"total"`
+	Results httpsource.Member[[]T]   `json:"results"`
+}
+
+func (r response[T]) Records() []T  { return r.Data.V.Results.V }
+func (r response[T]) Total() *int64 { return r.Data.V.Total.Value() }
+
+// Check refuses a response without data.results: the docs always send
+// them, [] for no users. data.total may be missing (undocumented), not
+// wrong.
+func (r response[T]) Check() error {
+	if err := r.Data.Required("data"); err != nil {
+		return err
+	}
+	return errors.Join(r.Data.V.Results.Required("data.results"), r.Data.V.Total.Optional("data.total"),
+		httpsource.CheckCount("data.total", r.Total()))
+}
 
 // record is one user as the API sends it. Pointers tell null and absent
-// apart from zero values; created_by and updated_by have no column and
-// reach the output only through raw.
+// apart from zero values; the id, which names the row, must also be sent
+// once. created_by and updated_by have no column and reach the output
+// only through raw.
 type record struct {
-	ID          *string `json:"id"`
-	FirstName   *string `json:"firstname"`
-	LastName    *string `json:"lastname"`
-	Email       *string `json:"email"`
-	Language    *string `json:"language"`
-	Phone       *string `json:"phone"`
-	CustomerID  *int64  `json:"customer_id"`
-	ExpiresAt   *string `json:"expires_at"`
-	LastLoginAt *string `json:"last_login_at"`
-	CreatedAt   *string `json:"created_at"`
-	UpdatedAt   *string `json:"updated_at"`
+	ID          httpsource.Member[string] `json:"id"`
+	FirstName   *string                   `json:"firstname"`
+	LastName    *string                   `json:"lastname"`
+	Email       *string                   `json:"email"`
+	Language    *string                   `json:"language"`
+	Phone       *string                   `json:"phone"`
+	CustomerID  *int64                    `json:"customer_id"`
+	ExpiresAt   *string                   `json:"expires_at"`
+	LastLoginAt *string                   `json:"last_login_at"`
+	CreatedAt   *string                   `json:"created_at"`
+	UpdatedAt   *string                   `json:"updated_at"`
 }
 
 // decodePage decodes and normalizes page index of limit records. Errors do
@@ -52,13 +66,19 @@ func decodePage(job httpsource.Job, body []byte, index, limit int) (httpsource.P
 // phones is that one number, or null when the API sends none. A user is
 // active unless expires_at is at or before the run's clock (the contract).
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	if rec.ID == nil {
+	switch {
+	case rec.ID.Value() == nil:
 		return schema.User{}, errors.New("record has no id")
+	case rec.ID.V == "":
+		return schema.User{}, errors.New("record has an empty id")
+	}
+	if err := rec.ID.Optional("id"); err != nil {
+		return schema.User{}, err
 	}
 	u := schema.User{
 		Provider:    Name,
 		Job:         job.Name,
-		ID:          *rec.ID,
+		ID:          rec.ID.V,
 		FirstName:   schema.FromPtr(rec.FirstName),
 		LastName:    schema.FromPtr(rec.LastName),
 		Email:       schema.FromPtr(rec.Email),
@@ -85,7 +105,7 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 		{"last_login_at", rec.LastLoginAt, &u.LastLoginAt},
 	} {
 		if *f.out, err = schema.ParseTime(f.in); err != nil {
-			return schema.User{}, fmt.Errorf("user %s: %s: %w", *rec.ID, f.name, err)
+			return schema.User{}, fmt.Errorf("user %s: %s: %w", rec.ID.V, f.name, err)
 		}
 	}
 	u.Active = schema.Some(!u.ExpiresAt.Valid || u.ExpiresAt.V.After(job.ExtractedAt))

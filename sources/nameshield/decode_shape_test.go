@@ -1,0 +1,109 @@
+package nameshield
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// TestWrongShapes: a body that is JSON but not the documented
+// UserSearchResult fails the page with an error naming what is wrong; it
+// never decodes as an empty page. The docs always send data.results, []
+// for none; data.total is an integer; ids are strings.
+func TestWrongShapes(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"empty object", `{}`, "the response has no data"},
+		{"null", `null`, "the response has no data"},
+		{"an error message", `{"message": "Unauthorized"}`, "the response has no data"},
+		{"top-level array", `[{"id": "a"}]`, "cannot unmarshal array"},
+		{"top-level string", `"OK"`, "cannot unmarshal string"},
+		{"data null", `{"message": "OK", "data": null}`, "data is null"},
+		{"data empty", `{"message": "OK", "data": {}}`, "the response has no data.results"},
+		{"data a list", `{"data": [{"id": "a"}]}`, "cannot unmarshal array into data ("},
+		{"data twice", `{"data": {"results": [{"id": "a"}]}, "data": {"total": 0}}`, "data is sent 2 times"},
+		{"results null", `{"data": {"total": 0, "results": null}}`, "data.results is null"},
+		{"results an object", `{"data": {"results": {}}}`, "cannot unmarshal object into data.results ("},
+		{"results a string", `{"data": {"results": "[]"}}`, "cannot unmarshal string into data.results ("},
+		{"results twice", `{"data": {"results": [{"id": "a"}], "results": []}}`, "data.results is sent 2 times"},
+		{"total a string", `{"data": {"total": "9", "results": []}}`, "cannot unmarshal string into data.total (int64)"},
+		{"total negative", `{"data": {"total": -9, "results": []}}`, "data.total is -9: want a count from 0"},
+		{"total past 2^53", `{"data": {"total": 9223372036854775807, "results": [{"id": "a"}]}}`, "data.total is 9223372036854775807"},
+		{"total twice", `{"data": {"total": 9, "total": 0, "results": []}}`, "data.total is sent 2 times"},
+		{"record null", `{"data": {"results": [null]}}`, "results[0]: record has no id"},
+		{"record a string", `{"data": {"results": ["a"]}}`, "cannot unmarshal string"},
+		{"id null", `{"data": {"results": [{"id": null}]}}`, "results[0]: record has no id"},
+		{"id empty", `{"data": {"results": [{"id": "a"}, {"id": ""}]}}`, "results[1]: record has an empty id"},
+		{"id a number", `{"data": {"results": [{"id": 5}]}}`, "cannot unmarshal number"},
+		{"id an object", `{"data": {"results": [{"id": {"id": "a"}}]}}`, "cannot unmarshal object"},
+		{"id a list", `{"data": {"results": [{"id": ["a"]}]}}`, "cannot unmarshal array"},
+		{"id twice", `{"data": {"results": [{"id": "a", "id": "b"}]}}`, "results[0]: id is sent 2 times"},
+		{"customer_id a string", `{"data": {"results": [{"id": "a", "customer_id": "12"}]}}`, "customer_id"},
+		{"created_at a number", `{"data": {"results": [{"id": "a", "created_at": 1672531200}]}}`, "created_at"},
+		{"trailing data", `{"data": {"results": []}}]`, "invalid character"},
+	}
+	for _, tt := range tests {
+		for _, raw := range []bool{false, true} {
+			page, err := decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, []byte(tt.body), 0, 10)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s (raw %v): page of %d users, error %v; want %q", tt.name, raw, len(page.Users), err, tt.want)
+			}
+		}
+	}
+}
+
+// TestEmptyPages: an empty page is what the API sends for no users, or
+// for an offset past the end.
+func TestEmptyPages(t *testing.T) {
+	tests := []struct {
+		name, body   string
+		index, pages int
+	}{
+		{"no users", `{"message": "OK", "data": {"total": 0, "limit": 10, "offset": 0, "results": []}}`, 0, 1},
+		{"past the end", `{"message": "OK", "data": {"total": 30, "results": []}}`, 3, 3},
+	}
+	for _, tt := range tests {
+		page, err := decodePage(httpsource.Job{}, []byte(tt.body), tt.index, 10)
+		if err != nil || len(page.Users) != 0 || page.Pages != schema.Some(tt.pages) || !page.Last {
+			t.Errorf("%s: %+v, %v", tt.name, page, err)
+		}
+	}
+}
+
+// TestHugeName: a 10 MB first name is a name; decoding it costs time and
+// memory in proportion.
+func TestHugeName(t *testing.T) {
+	name := strings.Repeat("é", 5<<20)
+	body := []byte(`{"data": {"total": 1, "results": [{"id": "a", "firstname": "` + name + `", "lastname": "Doe"}]}}`)
+	for _, raw := range []bool{false, true} {
+		page, err := decodeBounded(t, body, func() (httpsource.Page, error) {
+			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, 10)
+		})
+		if err != nil || len(page.Users) != 1 || page.Users[0].FirstName != schema.Some(name) {
+			t.Errorf("raw %v: %d users, error %v", raw, len(page.Users), err)
+		}
+	}
+}
+
+// decodeBounded runs decode and fails the test if it allocates more than
+// a few times the body or takes seconds: a decoder that is quadratic in
+// some value would take minutes on a 10 MB one.
+func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	page, err := decode()
+	took := time.Since(t0)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
+		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
+	}
+	if took > 20*time.Second {
+		t.Errorf("decoding %d bytes took %v", len(body), took)
+	}
+	return page, err
+}
