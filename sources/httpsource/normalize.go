@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/saas-export/export/schema"
 )
@@ -178,6 +179,20 @@ func decodeEnvelope(body []byte, env any) error {
 		return c.Check()
 	}
 	return nil
+}
+
+// Excerpt is the start of a value a response sent, for an error message:
+// a malformed member may be megabytes long.
+func Excerpt(b []byte) string {
+	const n = 64
+	if len(b) <= n {
+		return string(b)
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", b[:cut], len(b))
 }
 
 // DecodeJSON unmarshals a response body into v. Its errors start with

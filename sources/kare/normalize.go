@@ -15,28 +15,34 @@ import (
 // json.RawMessage when the job keeps each record's raw JSON. pagination
 // only echoes the request.
 type response[T any] struct {
-	Data       []T    `json:"data"`
-	TotalCount *int64 `json:"totalCount"`
+	Data       httpsource.Member[[]T]   `json:"data"`
+	TotalCount httpsource.Member[int64] `json:"totalCount"`
 }
 
-func (r response[T]) Records() []T  { return r.Data }
-func (r response[T]) Total() *int64 { return r.TotalCount }
+func (r response[T]) Records() []T  { return r.Data.V }
+func (r response[T]) Total() *int64 { return r.TotalCount.Value() }
+
+// Check refuses a response without data, which the docs mark required.
+func (r response[T]) Check() error {
+	return errors.Join(r.Data.Required("data"), r.TotalCount.Optional("totalCount"),
+		httpsource.CheckCount("totalCount", r.Total()))
+}
 
 // record is the part of a user that has a column. Pointers tell null and
-// absent apart from zero values. Everything else (type, permissions,
-// profession, diplomas, userRules, stats, ...) reaches the output only
-// through raw.
+// absent apart from zero values; the id, which names the row, must also
+// be sent once. Everything else (type, permissions, profession, diplomas,
+// userRules, stats, ...) reaches the output only through raw.
 type record struct {
-	ID        *int64  `json:"id"`
-	Key       *string `json:"key"`
-	FirstName *string `json:"firstName"`
-	LastName  *string `json:"lastName"`
-	Email     *string `json:"email"`
-	Phone     *string `json:"phone"`
-	Lang      *string `json:"lang"`
-	CreatedAt *string `json:"createdAt"`
-	UpdatedAt *string `json:"updatedAt"`
-	DeletedAt *string `json:"deletedAt"`
+	ID        httpsource.Member[int64] `json:"id"`
+	Key       *string                  `json:"key"`
+	FirstName *string                  `json:"firstName"`
+	LastName  *string                  `json:"lastName"`
+	Email     *string                  `json:"email"`
+	Phone     *string                  `json:"phone"`
+	Lang      *string                  `json:"lang"`
+	CreatedAt *string                  `json:"createdAt"`
+	UpdatedAt *string                  `json:"updatedAt"`
+	DeletedAt *string                  `json:"deletedAt"`
 	// extend=organization adds the organization, in a shape the docs do
 	// not give: an organization object with an id, or an organizationId.
 	Organization *struct {
@@ -57,7 +63,7 @@ func (t *idText) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("organization id must be a number or a string, got %s", b)
+		return fmt.Errorf("organization id must be a number or a string, got %s", httpsource.Excerpt(b))
 	}
 	*t = idText(n)
 	return nil
@@ -76,10 +82,13 @@ func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Pa
 // phones is that one number, or null when it sends none. A user is active
 // unless deletedAt is set (the contract).
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	if rec.ID == nil {
+	if rec.ID.Value() == nil {
 		return schema.User{}, errors.New("record has no id")
 	}
-	id := strconv.FormatInt(*rec.ID, 10)
+	if err := rec.ID.Optional("id"); err != nil {
+		return schema.User{}, err
+	}
+	id := strconv.FormatInt(rec.ID.V, 10)
 	u := schema.User{
 		Provider:       Name,
 		Job:            job.Name,

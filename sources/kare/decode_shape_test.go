@@ -1,0 +1,108 @@
+package kare
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// TestWrongShapes: a body that is JSON but not the documented list of
+// users fails the page with an error naming what is wrong; it never
+// decodes as an empty page. The docs mark data required, [] for no users;
+// totalCount is an integer, sent on includeCount=true; ids are integers.
+func TestWrongShapes(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"empty object", `{}`, "the response has no data"},
+		{"null", `null`, "the response has no data"},
+		{"only a count", `{"totalCount": 3, "pagination": {"page": 1, "pageSize": 50}}`, "the response has no data"},
+		{"an error message", `{"statusCode": 401, "message": "Unauthorized"}`, "the response has no data"},
+		{"top-level array", `[{"id": 1}]`, "cannot unmarshal array"},
+		{"data null", `{"data": null, "totalCount": 0}`, "data is null"},
+		{"data an object", `{"data": {"users": []}}`, "cannot unmarshal object into data ("},
+		{"data a string", `{"data": "[]"}`, "cannot unmarshal string into data ("},
+		{"data twice", `{"data": [{"id": 1}], "data": []}`, "data is sent 2 times"},
+		{"totalCount a string", `{"data": [], "totalCount": "100"}`, "cannot unmarshal string into totalCount (int64)"},
+		{"totalCount negative", `{"data": [], "totalCount": -100}`, "totalCount is -100: want a count from 0"},
+		{"totalCount past 2^53", `{"data": [{"id": 1}], "totalCount": 9223372036854775807}`, "totalCount is 9223372036854775807"},
+		{"totalCount twice", `{"data": [], "totalCount": 100, "totalCount": 0}`, "totalCount is sent 2 times"},
+		{"record null", `{"data": [null]}`, "results[0]: record has no id"},
+		{"record a number", `{"data": [1]}`, "cannot unmarshal number"},
+		{"id null", `{"data": [{"id": null, "key": "k"}]}`, "results[0]: record has no id"},
+		{"id a string", `{"data": [{"id": "1"}]}`, "cannot unmarshal string"},
+		{"id an object", `{"data": [{"id": {}}]}`, "cannot unmarshal object"},
+		{"id a list", `{"data": [{"id": [1]}]}`, "cannot unmarshal array"},
+		{"id twice", `{"data": [{"id": 1, "id": 2}]}`, "results[0]: id is sent 2 times"},
+		{"organization id a list", `{"data": [{"id": 1, "organizationId": [1]}]}`, "organization id must be a number or a string, got [1]"},
+		{"huge organization id", `{"data": [{"id": 1, "organization": {"id": [` + strings.Repeat(`"x",`, 1<<18) + `"x"]}}]}`,
+			`organization id must be a number or a string, got ["x","x",`},
+		{"deletedAt a number", `{"data": [{"id": 1, "deletedAt": 1734256800}]}`, "deletedAt"},
+		{"trailing data", `{"data": []}}`, "invalid character"},
+	}
+	for _, tt := range tests {
+		for _, raw := range []bool{false, true} {
+			page, err := decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, []byte(tt.body), 0, 10)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || len(err.Error()) > 1000 {
+				t.Errorf("%s (raw %v): page of %d users, error %.2000v; want %q", tt.name, raw, len(page.Users), err, tt.want)
+			}
+		}
+	}
+}
+
+// TestEmptyPages: an empty page is what the API sends for no users, or
+// for a page past the end; without totalCount, it ends the listing.
+func TestEmptyPages(t *testing.T) {
+	tests := []struct {
+		name, body string
+		index      int
+		pages      schema.Null[int]
+	}{
+		{"no users", `{"data": [], "totalCount": 0, "pagination": {"page": 1, "pageSize": 10}}`, 0, schema.Some(1)},
+		{"past the end", `{"data": [], "totalCount": 30}`, 3, schema.Some(3)},
+		{"no count", `{"data": []}`, 5, schema.Null[int]{}},
+	}
+	for _, tt := range tests {
+		page, err := decodePage(httpsource.Job{}, []byte(tt.body), tt.index, 10)
+		if err != nil || len(page.Users) != 0 || page.Pages != tt.pages || !page.Last {
+			t.Errorf("%s: %+v, %v", tt.name, page, err)
+		}
+	}
+}
+
+// TestHugeName: a 10 MB first name is a name; decoding it costs time and
+// memory in proportion.
+func TestHugeName(t *testing.T) {
+	name := strings.Repeat("é", 5<<20)
+	body := []byte(`{"data": [{"id": 1, "firstName": "` + name + `", "lastName": "Doe"}], "totalCount": 1}`)
+	for _, raw := range []bool{false, true} {
+		page, err := decodeBounded(t, body, func() (httpsource.Page, error) {
+			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, 10)
+		})
+		if err != nil || len(page.Users) != 1 || page.Users[0].FirstName != schema.Some(name) {
+			t.Errorf("raw %v: %d users, error %v", raw, len(page.Users), err)
+		}
+	}
+}
+
+// decodeBounded runs decode and fails the test if it allocates more than
+// a few times the body or takes seconds: a decoder that is quadratic in
+// some value would take minutes on a 10 MB one.
+func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	t0 := time.Now()
+	page, err := decode()
+	took := time.Since(t0)
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
+		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
+	}
+	if took > 20*time.Second {
+		t.Errorf("decoding %d bytes took %v", len(body), took)
+	}
+	return page, err
+}
