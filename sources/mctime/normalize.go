@@ -16,32 +16,33 @@ import (
 // record on the hot path, or json.RawMessage when the job keeps each
 // record's raw JSON.
 type response[T any] struct {
-	Items []item[T] `json:"items"`
-	Valid *bool     `json:"valid"`
+	Items httpsource.Member[[]item[T]] `json:"items"`
+	Valid httpsource.Member[bool]      `json:"valid"`
 }
 
 type item[T any] struct {
-	Message string   `json:"message"`
-	Data    *data[T] `json:"data"`
+	Message string                     `json:"message"`
+	Data    httpsource.Member[data[T]] `json:"data"`
 }
 
 // data holds one page. The docs send page and pageSize as strings, and
 // pageSize is the number of pages, not of users a page; both are kept raw
 // and read by parseCount, which also takes numbers.
 type data[T any] struct {
-	Users     []T             `json:"users"`
-	Page      json.RawMessage `json:"page"`
-	PageCount json.RawMessage `json:"pageSize"`
+	Users     httpsource.Member[[]T]             `json:"users"`
+	Page      httpsource.Member[json.RawMessage] `json:"page"`
+	PageCount httpsource.Member[json.RawMessage] `json:"pageSize"`
 }
 
 // record is one user as the API sends it. Pointers tell null and absent
-// apart from zero values.
+// apart from zero values; the id, which names the row, must also be sent
+// once.
 type record struct {
-	ID                *string `json:"id"`
-	FirstName         *string `json:"firstName"`
-	LastName          *string `json:"lastName"`
-	Email             *string `json:"email"`
-	MobilePhoneNumber *string `json:"mobilePhoneNumber"`
+	ID                httpsource.Member[string] `json:"id"`
+	FirstName         *string                   `json:"firstName"`
+	LastName          *string                   `json:"lastName"`
+	Email             *string                   `json:"email"`
+	MobilePhoneNumber *string                   `json:"mobilePhoneNumber"`
 }
 
 // count is a page number or page count as the response gives it, if it does.
@@ -96,14 +97,14 @@ func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, p
 		if err != nil {
 			return nil, at, err
 		}
-		users, err := httpsource.NormalizeRaw(d.Users, norm)
+		users, err := httpsource.NormalizeRaw(d.Users.V, norm)
 		return users, at, err
 	}
 	d, at, err := decodeData[record](body)
 	if err != nil {
 		return nil, at, err
 	}
-	users, err := httpsource.NormalizeRecords(d.Users, norm)
+	users, err := httpsource.NormalizeRecords(d.Users.V, norm)
 	return users, at, err
 }
 
@@ -111,18 +112,23 @@ func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, p
 // where the page is in the listing.
 func decodeData[T any](body []byte) (*data[T], paging, error) {
 	var resp response[T]
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, paging{}, fmt.Errorf("decode response: %w", err)
+	if err := httpsource.DecodeJSON(body, &resp); err != nil {
+		return nil, paging{}, err
 	}
 	d, err := resp.data()
 	if err != nil {
 		return nil, paging{}, err
 	}
-	var at paging
-	if at.page, err = parseCount("page", d.Page); err != nil {
+	// The users are required: the docs always send them, [] for none.
+	if err := errors.Join(d.Users.Required("items[0].data.users"), d.Page.Optional("items[0].data.page"),
+		d.PageCount.Optional("items[0].data.pageSize")); err != nil {
 		return nil, paging{}, err
 	}
-	if at.pages, err = parseCount("pageSize", d.PageCount); err != nil {
+	var at paging
+	if at.page, err = parseCount("page", d.Page.V); err != nil {
+		return nil, paging{}, err
+	}
+	if at.pages, err = parseCount("pageSize", d.PageCount.V); err != nil {
 		return nil, paging{}, err
 	}
 	return d, at, nil
@@ -132,20 +138,24 @@ func decodeData[T any](body []byte) (*data[T], paging, error) {
 // data. More items are refused rather than ignored, since users in them
 // would be lost without a word.
 func (r *response[T]) data() (*data[T], error) {
-	if r.Valid != nil && !*r.Valid {
-		return nil, fmt.Errorf("the API answered valid=false%s", messages(r.Items))
+	items := r.Items.V
+	if err := errors.Join(r.Items.Optional("items"), r.Valid.Optional("valid")); err != nil {
+		return nil, err
 	}
-	switch len(r.Items) {
+	if r.Valid.Value() != nil && !r.Valid.V {
+		return nil, fmt.Errorf("the API answered valid=false%s", messages(items))
+	}
+	switch len(items) {
 	case 0:
 		return nil, errors.New("the response has no items")
 	case 1:
 	default:
-		return nil, fmt.Errorf("the response has %d items; the users of one page come in one", len(r.Items))
+		return nil, fmt.Errorf("the response has %d items; the users of one page come in one", len(items))
 	}
-	if r.Items[0].Data == nil {
-		return nil, fmt.Errorf("items[0] has no data%s", messages(r.Items))
+	if items[0].Data.Value() == nil {
+		return nil, fmt.Errorf("items[0] has no data%s", messages(items))
 	}
-	return r.Items[0].Data, nil
+	return &items[0].Data.V, items[0].Data.Optional("items[0].data")
 }
 
 // messages quotes the items' messages, which explain a refusal.
@@ -179,7 +189,7 @@ func parseCount(name string, raw json.RawMessage) (count, error) {
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || n < 0 {
-		return count{}, fmt.Errorf("%s: want a non-negative integer, got %s", name, raw)
+		return count{}, fmt.Errorf("%s: want a non-negative integer, got %s", name, httpsource.Excerpt(raw))
 	}
 	return count{n: n, valid: true}, nil
 }
@@ -190,13 +200,19 @@ func parseCount(name string, raw json.RawMessage) (count, error) {
 // on one. active is the listing's: the API tells users apart only by
 // which listing returns them.
 func normalize(job httpsource.Job, rec *record, active bool) (schema.User, error) {
-	if rec.ID == nil {
+	switch {
+	case rec.ID.Value() == nil:
 		return schema.User{}, errors.New("record has no id")
+	case rec.ID.V == "":
+		return schema.User{}, errors.New("record has an empty id")
+	}
+	if err := rec.ID.Optional("id"); err != nil {
+		return schema.User{}, err
 	}
 	u := schema.User{
 		Provider:    Name,
 		Job:         job.Name,
-		ID:          *rec.ID,
+		ID:          rec.ID.V,
 		FirstName:   schema.FromPtr(rec.FirstName),
 		LastName:    schema.FromPtr(rec.LastName),
 		Email:       schema.FromPtr(rec.Email),
