@@ -223,10 +223,27 @@ func (r *runner) openSource(job Job) (httpsource.Source, error) {
 			return nil, fmt.Errorf("job %q: %w", job.Name, err)
 		}
 	}
+	var ca []byte
+	if job.TLS.CAFile != "" {
+		var err error
+		if ca, err = readCABundle(job.TLS.CAFile); err != nil { // checked at load, but read anew
+			return nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
+		}
+	}
+	// The proxy settings as they are now, not as net/http first read them.
+	proxy, err := httpsource.ProxyFromEnvironment()
+	if err != nil {
+		return nil, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	transport, err := httpsource.NewTransport(httpsource.TransportConfig{CAPEM: ca, Proxy: proxy})
+	if err != nil {
+		return nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
+	}
 	client := httpsource.NewClient(httpsource.ClientConfig{
 		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
 		Timeout: job.Timeout, Rate: job.RateLimit, Retry: job.Retry,
 		UserAgent: "export/" + r.opts.Version, Logger: r.log, // the client logs job and provider itself
+		Transport: transport,
 	})
 	src, err := p.New(job.SourceJob(baseURL, r.extractedAt), client)
 	if err != nil {

@@ -1,7 +1,13 @@
 package pipeline
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,10 +30,11 @@ var (
 	s3Keys          = []string{"region", "endpoint", "force_path_style", "sse", "kms_key_id", "part_size",
 		"storage_class", "tags", "upload_concurrency"}
 	jobKeys = []string{"name", "provider", "base_url", "auth", "filter", "sort", "page_size",
-		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "drift", "allow_count_mismatch",
+		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "drift", "tls", "allow_count_mismatch",
 		"allow_insecure_http", "output", "wire_format", "include_raw", "columns", "hash", "hash_key", "hash_key_file"}
 	retryKeys = []string{"max_attempts", "max_backoff"}
 	driftKeys = []string{"max_restarts"}
+	tlsKeys   = []string{"ca_file"}
 	authKeys  = []string{"type", "username", "username_file", "password", "password_file",
 		"token", "token_file", "name", "value", "value_file", "headers"}
 
@@ -275,6 +282,7 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	d.retry(m["retry"], &j.Retry)
 	d.incremental(m["incremental"])
 	d.drift(m["drift"], &j.Drift)
+	d.tls(m["tls"], &j.TLS)
 	d.setBool(&j.AllowCountMismatch, m["allow_count_mismatch"])
 	d.setBool(&j.AllowInsecureHTTP, m["allow_insecure_http"])
 	out := d.jobOutput(m, &j.Output)
@@ -356,6 +364,59 @@ const maxRestarts = 100
 func (d *decoder) drift(v value, dr *Drift) {
 	m := d.mapping(v, driftKeys...)
 	d.setIntRange(&dr.MaxRestarts, m["max_restarts"], 0, maxRestarts)
+}
+
+// tls sets the job's CA bundle, its path resolved against the config
+// file's directory as *_file paths are. The bundle is read and parsed
+// here, so that a wrong path fails validate rather than the run.
+func (d *decoder) tls(v value, t *TLS) {
+	m := d.mapping(v, tlsKeys...)
+	f := m["ca_file"]
+	name, ok := d.str(f)
+	if !ok || name == "" {
+		return
+	}
+	path, relative := name, !filepath.IsAbs(name)
+	if relative {
+		path = filepath.Join(d.dir, name)
+	}
+	if _, err := readCABundle(path); err != nil {
+		var note string
+		if relative {
+			note = " (a relative ca_file is relative to the config file's directory)"
+		}
+		d.errorf(f, "%v%s", err, note)
+		return
+	}
+	t.CAFile = path
+}
+
+// maxCAFile bounds a CA bundle: the whole Mozilla bundle is some 250 KiB,
+// and pointing at the wrong file (a log, /dev/zero) must not eat memory.
+const maxCAFile = 4 << 20
+
+// readCABundle reads a PEM bundle that holds at least one certificate,
+// and every certificate in it parses.
+func readCABundle(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err // named below
+		}
+		return nil, fmt.Errorf("cannot read %q: %w", path, err)
+	}
+	defer f.Close() // read-only: Close has nothing to report
+	data, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("cannot read %q: %w", path, err)
+	case len(data) > maxCAFile:
+		return nil, fmt.Errorf("%q is larger than %d MiB: not a CA bundle", path, maxCAFile>>20)
+	}
+	if _, err := httpsource.ParseCABundle(data); err != nil {
+		return nil, fmt.Errorf("%q %w", path, err)
+	}
+	return data, nil
 }
 
 func (d *decoder) incremental(v value) {

@@ -1,7 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
+	"context"
+	"encoding/pem"
 	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -112,6 +119,7 @@ func TestLoadFullConfig(t *testing.T) {
 				Retry:              httpsource.Retry{MaxAttempts: 3, MaxBackoff: 30 * time.Second},
 				AllowCountMismatch: true,
 				Output:             medipimOut,
+				TLS:                TLS{CAFile: fixture("tls/ca.pem")},
 			},
 			{
 				Name:     "nameshield-local",
@@ -230,7 +238,7 @@ func TestFiveMistakes(t *testing.T) {
 		`jobs.yaml:4:20: output.formats[1]: expected one of jsonl, csv, parquet, got "xlsx"`,
 		`jobs.yaml:8:16: jobs[0].page_size: expected an integer, got "lots"`,
 		`jobs.yaml:9:66: jobs[0].auth.password: environment variable MEDIPIM_KEY_SECRET is not set (use ${MEDIPIM_KEY_SECRET:-default} for a default)`,
-		`jobs.yaml:12:5: jobs[1].retries: unknown key "retries" (valid keys: name, provider, base_url, auth, filter, sort, page_size, max_in_flight, rate_limit, timeout, retry, incremental, drift, allow_count_mismatch, allow_insecure_http, output, wire_format, include_raw, columns, hash, hash_key, hash_key_file)`,
+		`jobs.yaml:12:5: jobs[1].retries: unknown key "retries" (valid keys: name, provider, base_url, auth, filter, sort, page_size, max_in_flight, rate_limit, timeout, retry, incremental, drift, tls, allow_count_mismatch, allow_insecure_http, output, wire_format, include_raw, columns, hash, hash_key, hash_key_file)`,
 		`jobs.yaml:13:11: jobs[2].name: duplicate job name "medipim-be" (first used by jobs[0] at line 6)`,
 	}
 	assertLines(t, errorLines(t, err), want)
@@ -330,6 +338,118 @@ func TestSecretFiles(t *testing.T) {
 				t.Errorf("token = %q, want abc", cfg.Jobs[0].Auth.Token)
 			}
 		})
+	}
+}
+
+// testCA is the PEM of a TLS test server's certificate, its own CA.
+func testCA(srv *httptest.Server) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+}
+
+func TestCAFile(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv.Close() // its certificate is all this test needs
+	dir := t.TempDir()
+	write := func(name string, content []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ca.pem", testCA(srv))
+	write("key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("k")}))
+	write("bad.pem", append(testCA(srv), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("x")})...))
+	write("big.pem", bytes.Repeat([]byte("x"), 4<<20+1))
+	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(dir, "ca.pem")
+
+	cases := []struct {
+		name, tls string
+		want      []string // error lines; nil: CAFile is DIR/ca.pem
+	}{
+		{"relative to the config file", "{ca_file: ca.pem}", nil},
+		{"absolute", "{ca_file: " + abs + "}", nil},
+		{"interpolated", `{ca_file: "${DIR}/ca.pem"}`, nil},
+		{"block mapping", "\n      ca_file: ./ca.pem", nil},
+		{"missing, relative", "{ca_file: nope.pem}", []string{
+			`FILE:5:20: jobs[0].tls.ca_file: cannot read "DIR/nope.pem": no such file or directory (a relative ca_file is relative to the config file's directory)`}},
+		{"missing, absolute", "{ca_file: /nonexistent/ca.pem}", []string{
+			`FILE:5:20: jobs[0].tls.ca_file: cannot read "/nonexistent/ca.pem": no such file or directory`}},
+		{"a directory", "{ca_file: certs}", []string{
+			`FILE:5:20: jobs[0].tls.ca_file: cannot read "DIR/certs": read DIR/certs: is a directory (a relative ca_file is relative to the config file's directory)`}},
+		{"no PEM certificate", "{ca_file: key.pem}", []string{
+			`FILE:5:20: jobs[0].tls.ca_file: "DIR/key.pem" holds no PEM certificate (-----BEGIN CERTIFICATE-----) (a relative ca_file is relative to the config file's directory)`}},
+		{"a certificate that does not parse", "{ca_file: " + filepath.Join(dir, "bad.pem") + "}", []string{
+			`FILE:5:20: jobs[0].tls.ca_file: "DIR/bad.pem" holds a certificate that does not parse (number 2): x509: malformed certificate`}},
+		{"too big", "{ca_file: big.pem}", []string{
+			`FILE:5:20: jobs[0].tls.ca_file: "DIR/big.pem" is larger than 4 MiB: not a CA bundle (a relative ca_file is relative to the config file's directory)`}},
+		{"unknown key", "{ca_file: ca.pem, cafile: ca.pem, insecure_skip_verify: true}", []string{
+			`FILE:5:28: jobs[0].tls.cafile: unknown key "cafile", did you mean "ca_file"? (valid keys: ca_file)`,
+			`FILE:5:44: jobs[0].tls.insecure_skip_verify: unknown key "insecure_skip_verify" (valid keys: ca_file)`}},
+		{"not a mapping", "ca.pem", []string{`FILE:5:10: jobs[0].tls: expected a mapping, got "ca.pem"`}},
+		{"not a string", "{ca_file: [ca.pem]}", []string{`FILE:5:20: jobs[0].tls.ca_file: expected a string, got a list`}},
+		{"unset variable", `{ca_file: "${CA_FILE}"}`, []string{
+			`FILE:5:20: jobs[0].tls.ca_file: environment variable CA_FILE is not set (use ${CA_FILE:-default} for a default)`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, "jobs.yaml")
+			yml := "version: 1\njobs:\n  - name: a\n    provider: nameshield\n    tls: " + tc.tls + "\n"
+			cfg, err := Parse(file, []byte(yml), envOf("DIR", dir))
+			got := errorLines(t, err)
+			for i := range got {
+				got[i] = strings.ReplaceAll(strings.ReplaceAll(got[i], file, "FILE"), dir, "DIR")
+			}
+			assertLines(t, got, tc.want)
+			if tc.want == nil && err == nil && filepath.Clean(cfg.Jobs[0].TLS.CAFile) != abs {
+				t.Errorf("CAFile = %q, want %q", cfg.Jobs[0].TLS.CAFile, abs)
+			}
+		})
+	}
+}
+
+func TestCAFileDefaults(t *testing.T) {
+	for _, tls := range []string{"", "tls: {}", `tls: {ca_file: ""}`, "tls: {ca_file: ~}", "tls:"} {
+		if got := mustParse(t, oneJob(tls), nil).Jobs[0].TLS; got != (TLS{}) {
+			t.Errorf("%q: TLS = %#v, want none", tls, got)
+		}
+	}
+}
+
+// TestJobTrustsItsCAFile runs a job against a TLS server whose CA only the
+// job's ca_file names: without it the job fails on the certificate.
+func TestJobTrustsItsCAFile(t *testing.T) {
+	srv := httptest.NewUnstartedServer(lyingTotal(1)) // an honest total of 1
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)  // the handshake refused on purpose
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "corp-ca.pem"), testCA(srv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(tls string) JobResult {
+		t.Helper()
+		file := filepath.Join(dir, "jobs.yaml")
+		yml := "version: 1\noutput: {destination: " + filepath.Join(dir, "out") + ", formats: [jsonl]}\njobs:\n" +
+			"  - {name: corp, provider: nameshield, base_url: " + srv.URL + ", retry: {max_attempts: 1}" + tls + "}\n"
+		if err := os.WriteFile(file, []byte(yml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Load(file, envOf())
+		if err != nil {
+			t.Fatalf("Load:\n%v", err)
+		}
+		return runPinned(t, context.Background(), cfg, 0).Jobs[0]
+	}
+
+	j := run("")
+	if j.Status != StatusFailed || !strings.Contains(j.Error, "x509: certificate signed by unknown authority") ||
+		!strings.Contains(j.Error, "set the job's tls.ca_file to that CA's PEM bundle") {
+		t.Errorf("without ca_file: %s %q, want failed on the unknown authority, with the hint", j.Status, j.Error)
+	}
+	if j := run(", tls: {ca_file: corp-ca.pem}"); j.Status != StatusSucceeded || j.Records != 1 {
+		t.Errorf("with ca_file: %s %q, %d records", j.Status, j.Error, j.Records)
 	}
 }
 

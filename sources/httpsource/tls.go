@@ -23,7 +23,7 @@ func ParseCABundle(data []byte) ([]*x509.Certificate, error) {
 		}
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("certificate %d does not parse: %w", len(certs)+1, err)
+			return nil, fmt.Errorf("holds a certificate that does not parse (number %d): %w", len(certs)+1, err)
 		}
 		certs = append(certs, cert)
 	}
@@ -44,7 +44,7 @@ func NewTransport(cfg TransportConfig) (*http.Transport, error) {
 	}
 	certs, err := ParseCABundle(cfg.CAPEM)
 	if err != nil {
-		return nil, fmt.Errorf("CA bundle: %w", err)
+		return nil, fmt.Errorf("the CA bundle %w", err)
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil {

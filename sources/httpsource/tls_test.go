@@ -54,7 +54,7 @@ func TestParseCABundle(t *testing.T) {
 		{"empty", nil, 0, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"},
 		{"DER, not PEM", newTLSServer(t).Certificate().Raw, 0, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"},
 		{"a key only", key, 0, "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"},
-		{"a certificate that does not parse", append(one, bad...), 0, "certificate 2 does not parse: x509: malformed certificate"},
+		{"a certificate that does not parse", append(one, bad...), 0, "holds a certificate that does not parse (number 2): x509: malformed certificate"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestTransportTrustsTheSystemRootsAndTheGivenCA(t *testing.T) {
 		t.Errorf("TLS config: InsecureSkipVerify %v, roots are the system's plus the CA: %v", c.InsecureSkipVerify, c.RootCAs.Equal(want))
 	}
 	if _, err := NewTransport(TransportConfig{CAPEM: []byte("nothing")}); err == nil ||
-		err.Error() != "CA bundle: holds no PEM certificate (-----BEGIN CERTIFICATE-----)" {
+		err.Error() != "the CA bundle holds no PEM certificate (-----BEGIN CERTIFICATE-----)" {
 		t.Errorf("bad bundle: %v", err)
 	}
 }
