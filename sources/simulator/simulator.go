@@ -4,24 +4,33 @@
 package simulator
 
 import (
+	"cmp"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
+	"net/http/httptest"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/kare"
+	"github.com/saas-export/export/sources/mctime"
+	"github.com/saas-export/export/sources/medipim"
+	"github.com/saas-export/export/sources/nameshield"
+	"github.com/saas-export/export/sources/requestor"
 	"github.com/saas-export/export/sources/simdata"
 )
 
 // Options shape the simulated data and behaviour.
 type Options struct {
-	Users   int           // people per provider
-	Seed    uint64        // same seed, same people
+	Users   int           // people per provider, before drift
+	Seed    uint64        // same seed, same people and the same requests faulted
 	Latency time.Duration // added to every response
-	Faults  Faults        // injected failures
+	Faults  Faults        // injected failures and drift
 }
 
 // DefaultUsers is the population the built-in simulator serves when a job
@@ -29,37 +38,192 @@ type Options struct {
 const DefaultUsers = 2000
 
 // Handler serves every registered provider under /<provider name>, so a
-// provider's base_url is http://HOST/<name>.
-func Handler(opts Options) http.Handler {
-	people := &simdata.People{N: opts.Users, Seed: opts.Seed}
-	mux := http.NewServeMux()
-	for _, p := range sources.All() {
-		if p.Simulator == nil {
+// provider's base_url is http://HOST/<name>. Each provider has its own
+// population, which drift changes.
+type Handler struct {
+	latency   time.Duration
+	mux       *http.ServeMux
+	providers map[string]*provider
+
+	mu     sync.Mutex
+	faults map[string]uint64 // injected, by kind
+}
+
+// provider is one provider's simulator with its population, faults and
+// counters.
+type provider struct {
+	h          *Handler
+	sim        http.Handler
+	pop        *simdata.Population
+	ids        func(*simdata.People) []string
+	permanent  []Fault // KIND@K
+	rates      []Fault // KIND:RATE
+	salt       uint64  // so that seeds and providers fault different requests
+	requests   atomic.Uint64
+	pages      atomic.Uint64
+	driftsDone atomic.Int64
+
+	// While drift is pending, data pages are produced one at a time, so
+	// that the K-th is the K-th produced and the next sees the change.
+	drifting atomic.Bool
+	mu       sync.Mutex
+	drift    []Drift // pending, in firing order
+}
+
+// simulatedIDs lists each provider's ids as the exporter writes them.
+var simulatedIDs = map[string]func(*simdata.People) []string{
+	kare.Name:       kare.SimulatedIDs,
+	mctime.Name:     mctime.SimulatedIDs,
+	medipim.Name:    medipim.SimulatedIDs,
+	nameshield.Name: nameshield.SimulatedIDs,
+	requestor.Name:  requestor.SimulatedIDs,
+}
+
+// NewHandler returns a simulator of every provider.
+func NewHandler(opts Options) *Handler {
+	h := &Handler{latency: opts.Latency, mux: http.NewServeMux(), providers: map[string]*provider{}, faults: map[string]uint64{}}
+	for _, sp := range sources.All() {
+		if sp.Simulator == nil {
 			continue
 		}
-		prefix := "/" + p.Name
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, p.Simulator(people)))
-	}
-	var requests atomic.Uint64
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := requests.Add(1)
-		if opts.Latency > 0 {
-			select {
-			case <-time.After(opts.Latency):
-			case <-r.Context().Done():
-				return
+		pop := simdata.NewPopulation(opts.Users, opts.Seed)
+		p := &provider{
+			h: h, sim: sp.Simulator(pop.People()), pop: pop, ids: simulatedIDs[sp.Name],
+			salt: mix(opts.Seed ^ hashName(sp.Name)),
+		}
+		for _, f := range opts.Faults.Requests {
+			switch {
+			case !f.appliesTo(sp.Name):
+			case f.From > 0:
+				p.permanent = append(p.permanent, f)
+			default:
+				p.rates = append(p.rates, f)
 			}
 		}
-		if opts.Faults.inject(w, r, n) {
+		for _, d := range opts.Faults.Drift {
+			if d.Provider == "" || d.Provider == sp.Name {
+				p.drift = append(p.drift, d)
+			}
+		}
+		slices.SortStableFunc(p.drift, func(a, b Drift) int { return cmp.Compare(a.After, b.After) })
+		p.drifting.Store(len(p.drift) > 0)
+		h.providers[sp.Name] = p
+		prefix := "/" + sp.Name
+		h.mux.Handle(prefix+"/", http.StripPrefix(prefix, p))
+	}
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.latency > 0 {
+		select {
+		case <-time.After(h.latency):
+		case <-r.Context().Done():
 			return
 		}
-		mux.ServeHTTP(w, r)
-	})
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := p.requests.Add(1)
+	if f := pick(p.permanent, p.rates, p.salt, n); f != nil {
+		p.h.mu.Lock()
+		p.h.faults[f.Kind]++
+		p.h.mu.Unlock()
+		inject(w, r, f, func() *httptest.ResponseRecorder { return p.answer(r, false) })
+		return
+	}
+	rec := p.answer(r, true)
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes()) // the client has gone if this fails
+}
+
+// answer produces the provider's response to r. A data page counts
+// towards drift when count is set, and the drift due after it is applied
+// before anyone else is answered.
+func (p *provider) answer(r *http.Request, count bool) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	if !p.drifting.Load() {
+		p.sim.ServeHTTP(rec, r)
+		if count && rec.Code == http.StatusOK {
+			p.pages.Add(1)
+		}
+		return rec
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sim.ServeHTTP(rec, r)
+	if !count || rec.Code != http.StatusOK {
+		return rec
+	}
+	page := p.pages.Add(1)
+	for len(p.drift) > 0 && p.drift[0].After <= page {
+		p.pop.Delete(p.drift[0].Delete)
+		p.pop.Insert(p.drift[0].Insert)
+		p.drift = p.drift[1:]
+		p.driftsDone.Add(1)
+	}
+	p.drifting.Store(len(p.drift) > 0)
+	return rec
+}
+
+// Users returns the people present now at provider, in natural order; nil
+// for an unknown provider.
+func (h *Handler) Users(provider string) []simdata.Person {
+	p, ok := h.providers[provider]
+	if !ok {
+		return nil
+	}
+	return p.pop.People().Present()
+}
+
+// IDs returns the ids of the people present now at provider, as the
+// exporter writes them, in the order of Users: everyone, active or not and
+// deleted or not by the provider's own rule. It is what an export of the
+// provider's default listings without a filter holds once drift is over.
+func (h *Handler) IDs(provider string) []string {
+	p, ok := h.providers[provider]
+	if !ok {
+		return nil
+	}
+	return p.ids(p.pop.People())
+}
+
+// Stats counts what a simulator did.
+type Stats struct {
+	Requests map[string]uint64 // by provider: every request under /<name>/
+	Pages    map[string]uint64 // by provider: data pages answered without a fault, as drift counts them
+	Drifts   map[string]int    // by provider: drift entries applied
+	Faults   map[string]uint64 // by kind, as the spec names it: "429", "reset", ...
+}
+
+// Stats returns the counts so far.
+func (h *Handler) Stats() Stats {
+	st := Stats{Requests: map[string]uint64{}, Pages: map[string]uint64{}, Drifts: map[string]int{}, Faults: map[string]uint64{}}
+	for name, p := range h.providers {
+		st.Requests[name] = p.requests.Load()
+		st.Pages[name] = p.pages.Load()
+		st.Drifts[name] = int(p.driftsDone.Load())
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	maps.Copy(st.Faults, h.faults)
+	return st
+}
+
+// hashName puts a provider's name into the fault hash.
+func hashName(name string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name)) // a hash.Hash never fails
+	return h.Sum64()
 }
 
 // Server is a running simulator.
 type Server struct {
 	URL string // http://HOST:PORT
+	*Handler
 	srv *http.Server
 }
 
@@ -70,9 +234,11 @@ func Start(addr string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("simulator: listen on %s: %w", addr, err)
 	}
+	h := NewHandler(opts)
 	s := &Server{
-		URL: "http://" + ln.Addr().String(),
-		srv: &http.Server{Handler: Handler(opts), ReadHeaderTimeout: 10 * time.Second},
+		URL:     "http://" + ln.Addr().String(),
+		Handler: h,
+		srv:     &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
 	}
 	go func() { _ = s.srv.Serve(ln) }() // Serve returns ErrServerClosed on Close
 	return s, nil
@@ -85,77 +251,3 @@ func (s *Server) BaseURL(provider string) string { return s.URL + "/" + provider
 // connections a client opened but never used, and a simulator has no
 // request worth finishing once its caller is done.
 func (s *Server) Close() error { return s.srv.Close() }
-
-// Faults injects failures into a deterministic share of requests: each
-// entry fails every request whose number, scaled by a fixed hash, falls
-// under its rate, so a run with the same spec fails the same requests.
-type Faults []Fault
-
-// Fault is one kind of failure and the share of requests it hits.
-type Fault struct {
-	Kind string  // an HTTP status such as 429, 500, 503, or "timeout"
-	Rate float64 // 0..1
-}
-
-// ParseFaults reads a spec like "429:0.05,500:0.02,timeout:0.01".
-func ParseFaults(spec string) (Faults, error) {
-	var out Faults
-	if strings.TrimSpace(spec) == "" {
-		return nil, nil
-	}
-	for _, part := range strings.Split(spec, ",") {
-		kind, rate, ok := strings.Cut(strings.TrimSpace(part), ":")
-		if !ok {
-			return nil, fmt.Errorf("faults: %q: want KIND:RATE, e.g. 429:0.05", part)
-		}
-		r, err := strconv.ParseFloat(rate, 64)
-		if err != nil || r < 0 || r > 1 {
-			return nil, fmt.Errorf("faults: %q: rate must be a number from 0 to 1", part)
-		}
-		if kind != "timeout" {
-			code, err := strconv.Atoi(kind)
-			if err != nil || code < 400 || code > 599 {
-				return nil, fmt.Errorf("faults: %q: kind must be an HTTP error status (400-599) or timeout", part)
-			}
-		}
-		out = append(out, Fault{Kind: kind, Rate: r})
-	}
-	return out, nil
-}
-
-func (fs Faults) inject(w http.ResponseWriter, r *http.Request, n uint64) bool {
-	// Each fault draws from its own slice of [0,1) so rates add up.
-	x := float64(mix(n)%1_000_000) / 1_000_000
-	lo := 0.0
-	for _, f := range fs {
-		if x < lo || x >= lo+f.Rate {
-			lo += f.Rate
-			continue
-		}
-		if f.Kind == "timeout" {
-			// Hold the request until the client gives up.
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Minute):
-			}
-			return true
-		}
-		code, _ := strconv.Atoi(f.Kind)
-		if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "1")
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		fmt.Fprintf(w, `{"message":"simulated fault %d"}`, code)
-		return true
-	}
-	return false
-}
-
-// mix is SplitMix64's finalizer: request numbers to well-spread values.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
