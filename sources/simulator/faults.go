@@ -31,7 +31,7 @@ type Faults struct {
 type Fault struct {
 	Provider string  // "": every provider
 	Kind     string  // see ParseFaults
-	Rate     float64 // 0..1; with From 0
+	Rate     float64 // 0..1, when From is 0
 	From     uint64  // >= 1: every request from this one on; 0: Rate applies
 }
 
