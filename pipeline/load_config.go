@@ -33,7 +33,7 @@ var (
 		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "drift", "tls", "allow_count_mismatch",
 		"allow_insecure_http", "output", "wire_format", "include_raw", "columns", "hash", "hash_key", "hash_key_file"}
 	retryKeys = []string{"max_attempts", "max_backoff"}
-	driftKeys = []string{"max_restarts"}
+	driftKeys = []string{"max_restarts", "confirm"}
 	tlsKeys   = []string{"ca_file"}
 	authKeys  = []string{"type", "username", "username_file", "password", "password_file",
 		"token", "token_file", "name", "value", "value_file", "headers"}
@@ -264,7 +264,7 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	j := Job{
 		Output:      base,
 		MaxInFlight: defaultMaxInFlight,
-		Drift:       Drift{MaxRestarts: defaultMaxRestarts},
+		Drift:       Drift{MaxRestarts: defaultMaxRestarts, Confirm: true},
 		Timeout:     httpsource.DefaultTimeout,
 		Retry:       httpsource.Retry{MaxAttempts: httpsource.DefaultMaxAttempts, MaxBackoff: httpsource.DefaultMaxBackoff},
 	}
@@ -364,6 +364,7 @@ const maxRestarts = 100
 func (d *decoder) drift(v value, dr *Drift) {
 	m := d.mapping(v, driftKeys...)
 	d.setIntRange(&dr.MaxRestarts, m["max_restarts"], 0, maxRestarts)
+	d.setBool(&dr.Confirm, m["confirm"])
 }
 
 // tls sets the job's CA bundle, its path resolved against the config

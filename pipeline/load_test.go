@@ -93,7 +93,7 @@ func TestLoadFullConfig(t *testing.T) {
 	localOut := top
 	localOut.IncludeRaw = false
 	defaultRetry := httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute}
-	defaultDrift := Drift{MaxRestarts: 3}
+	defaultDrift := Drift{MaxRestarts: 3, Confirm: true}
 
 	want := &Config{
 		File:        file,
@@ -195,7 +195,7 @@ func TestLoadContractExample(t *testing.T) {
 			Timeout:     30 * time.Second,
 			Retry:       httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute},
 			Output:      out,
-			Drift:       Drift{MaxRestarts: 3},
+			Drift:       Drift{MaxRestarts: 3, Confirm: true},
 		}},
 	}
 	assertConfig(t, cfg, want)
@@ -218,7 +218,7 @@ func TestDefaults(t *testing.T) {
 		},
 	}
 	retry := httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute}
-	drift := Drift{MaxRestarts: 3}
+	drift := Drift{MaxRestarts: 3, Confirm: true}
 	want.Jobs = []Job{
 		{Name: "a", Provider: "nameshield", BaseURL: "https://api.nameshield.net", PageSize: 500, MaxInFlight: 2,
 			RateLimit: httpsource.Rate{N: 600, Per: 5 * time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift},

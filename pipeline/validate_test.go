@@ -325,14 +325,16 @@ func TestConfigProblems(t *testing.T) {
 				"  - {name: c, provider: medipim, drift: {max_restarts: many}}\n" +
 				"  - {name: d, provider: medipim, drift: {max_restart: 1}}\n" +
 				"  - {name: e, provider: medipim, drift: 3}\n" +
-				"  - {name: f, provider: medipim, drift: {max_restarts: [1]}}\n",
+				"  - {name: f, provider: medipim, drift: {max_restarts: [1]}}\n" +
+				"  - {name: g, provider: medipim, drift: {confirm: maybe}}\n",
 			want: []string{
 				`jobs.yaml:3:56: jobs[0].drift.max_restarts: must be at least 0, got -1`,
 				`jobs.yaml:4:56: jobs[1].drift.max_restarts: must be at most 100, got 101`,
 				`jobs.yaml:5:56: jobs[2].drift.max_restarts: expected an integer, got "many"`,
-				`jobs.yaml:6:42: jobs[3].drift.max_restart: unknown key "max_restart", did you mean "max_restarts"? (valid keys: max_restarts)`,
+				`jobs.yaml:6:42: jobs[3].drift.max_restart: unknown key "max_restart", did you mean "max_restarts"? (valid keys: max_restarts, confirm)`,
 				`jobs.yaml:7:41: jobs[4].drift: expected a mapping, got "3"`,
 				`jobs.yaml:8:56: jobs[5].drift.max_restarts: expected an integer, got a list`,
+				`jobs.yaml:9:51: jobs[6].drift.confirm: expected true or false, got "maybe"`,
 			}},
 
 		// Not supported yet.
@@ -480,9 +482,10 @@ func TestAcceptedValues(t *testing.T) {
 		{"region of an S3-compatible store", []string{"output: {s3: {region: garage}}"}, nil, func(j Job) any { return j.Output.S3.Region }, "garage"},
 		{"smallest part size", []string{"output: {s3: {part_size: 5MiB}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(5 << 20)},
 		{"largest part size", []string{"output: {s3: {part_size: 5GiB}}"}, nil, func(j Job) any { return j.Output.S3.PartSize }, int64(5 << 30)},
-		{"no restarts after drift", []string{"drift: {max_restarts: 0}"}, nil, func(j Job) any { return j.Drift }, Drift{}},
-		{"most restarts after drift", []string{"drift:", "  max_restarts: ${N}"}, []string{"N", "100"}, func(j Job) any { return j.Drift }, Drift{MaxRestarts: 100}},
-		{"empty drift keeps the default", []string{"drift: {}"}, nil, func(j Job) any { return j.Drift }, Drift{MaxRestarts: 3}},
+		{"no restarts after drift", []string{"drift: {max_restarts: 0}"}, nil, func(j Job) any { return j.Drift }, Drift{Confirm: true}},
+		{"drift without the confirming read", []string{"drift: {confirm: false}"}, nil, func(j Job) any { return j.Drift }, Drift{MaxRestarts: 3}},
+		{"most restarts after drift", []string{"drift:", "  max_restarts: ${N}"}, []string{"N", "100"}, func(j Job) any { return j.Drift }, Drift{MaxRestarts: 100, Confirm: true}},
+		{"empty drift keeps the default", []string{"drift: {}"}, nil, func(j Job) any { return j.Drift }, Drift{MaxRestarts: 3, Confirm: true}},
 		{"merge key", []string{"<<: {page_size: 50, max_in_flight: 3}", "max_in_flight: 1"}, nil, func(j Job) any { return []int{j.PageSize, j.MaxInFlight} }, []int{50, 1}},
 	}
 	for _, tc := range cases {
