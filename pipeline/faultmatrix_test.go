@@ -256,3 +256,69 @@ func checkNoSecrets(t *testing.T, run *matrixRun, secrets []string) {
 		t.Error("no logs were written: the check would pass on nothing")
 	}
 }
+
+// driftSpecs change each provider's directory while it is paged: users
+// deleted (anywhere), created (first in id order, so every offset behind
+// them shifts), both in equal numbers, and more often than the bound
+// allows. Each fires within the first read (K is a page served).
+var driftSpecs = []struct {
+	spec     string
+	balanced bool // some change keeps the total: only a confirming read is sure to see it
+	settles  bool // false: more drift than drift.max_restarts (3) reads can outlast
+}{
+	{"drift:5/0@1", false, true},
+	{"drift:0/5@2", false, true},
+	{"drift:5/5@2", true, true},
+	{"drift:1/1@1,drift:2/0@2,drift:0/3@3", true, true},
+	{everyPage(40), false, false},
+}
+
+// everyPage creates a user at the front of the listing after each of the
+// first n pages.
+func everyPage(n int) string {
+	var entries []string
+	for k := 1; k <= n; k++ {
+		entries = append(entries, fmt.Sprintf("drift:0/1@%d", k))
+	}
+	return strings.Join(entries, ",")
+}
+
+func TestFaultMatrixDriftCommitsTheFinalUsersOrFailsNamingIt(t *testing.T) {
+	for _, j := range matrixJobs() {
+		for _, ds := range driftSpecs {
+			for _, confirm := range []bool{true, false} {
+				if !confirm && (ds.balanced || j.provider == "mctime") {
+					continue // what a single read cannot see (McTime refuses confirm: false); see the README
+				}
+				t.Run(fmt.Sprintf("%s/%s/confirm=%v", j.name, ds.spec[:min(len(ds.spec), 24)], confirm), func(t *testing.T) {
+					t.Parallel()
+					run := runMatrix(t, ds.spec, 2000, 3, func(sim *simulator.Server) string {
+						return jobLine(j, sim, fmt.Sprintf("%s, drift: {confirm: %v}", fastRetries, confirm))
+					})
+					res := run.sum.Jobs[0]
+					if !ds.settles {
+						if res.Status != StatusFailed || !strings.Contains(res.Error, "the listing changed while it was paged, on each of 4 reads") {
+							t.Fatalf("job %s: %s (%s), want a failure naming the drift", j.name, res.Status, res.Error)
+						}
+						for name := range listFiles(t, run.out) {
+							t.Errorf("a job that never settled left %s", name)
+						}
+						return
+					}
+					if res.Status != StatusSucceeded {
+						t.Fatalf("job %s: %s: %s", j.name, res.Status, res.Error)
+					}
+					got := committedIDs(t, listFiles(t, run.out), j.name)
+					want := slices.Sorted(slices.Values(run.sim.IDs(j.provider)))
+					if !slices.Equal(got, want) {
+						t.Errorf("committed %d rows, the simulator holds %d users: missing %v, extra %v",
+							len(got), len(want), missing(want, got), missing(got, want))
+					}
+					if n := run.sim.Stats().Drifts[j.provider]; n != strings.Count(ds.spec, "drift:") {
+						t.Errorf("%d drift entries applied: the test did not change the directory as it says", n)
+					}
+				})
+			}
+		}
+	}
+}

@@ -479,6 +479,10 @@ func (d *decoder) applyProvider(item value, m map[string]value, j *Job, p source
 		j.RateLimit = p.DefaultRate
 	}
 	d.wireFormat(m["wire_format"], j, p)
+	if p.NoTotal && !j.Drift.Confirm {
+		d.errorf(m["drift"], "confirm: false is refused for %s: it reports no user count, so without the confirming read "+
+			"a user deleted during the export shifts another out of the listing unseen", p.Name)
+	}
 	if v := m["sort"]; v.present() && p.Sort == "" {
 		d.errorf(v, "provider %s does not support sort", p.Name)
 	}

@@ -326,7 +326,8 @@ func TestConfigProblems(t *testing.T) {
 				"  - {name: d, provider: medipim, drift: {max_restart: 1}}\n" +
 				"  - {name: e, provider: medipim, drift: 3}\n" +
 				"  - {name: f, provider: medipim, drift: {max_restarts: [1]}}\n" +
-				"  - {name: g, provider: medipim, drift: {confirm: maybe}}\n",
+				"  - {name: g, provider: medipim, drift: {confirm: maybe}}\n" +
+				"  - {name: h, provider: mctime, drift: {confirm: false}}\n",
 			want: []string{
 				`jobs.yaml:3:56: jobs[0].drift.max_restarts: must be at least 0, got -1`,
 				`jobs.yaml:4:56: jobs[1].drift.max_restarts: must be at most 100, got 101`,
@@ -335,6 +336,7 @@ func TestConfigProblems(t *testing.T) {
 				`jobs.yaml:7:41: jobs[4].drift: expected a mapping, got "3"`,
 				`jobs.yaml:8:56: jobs[5].drift.max_restarts: expected an integer, got a list`,
 				`jobs.yaml:9:51: jobs[6].drift.confirm: expected true or false, got "maybe"`,
+				`jobs.yaml:10:40: jobs[7].drift: confirm: false is refused for mctime: it reports no user count, so without the confirming read a user deleted during the export shifts another out of the listing unseen`,
 			}},
 
 		// Not supported yet.

@@ -22,6 +22,9 @@ type Provider struct {
 	AuthKinds      []string
 	Filters        []FilterDoc
 	Sort           string // how `sort` is written for this provider; "" if unsupported
+	// NoTotal says the API reports no user count, so a deletion behind the
+	// cursor changes nothing a single read can see.
+	NoTotal bool
 	// WireFormats lists the encodings a job may choose with wire_format,
 	// the default first; empty when the API speaks only one.
 	WireFormats []string

@@ -78,6 +78,6 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: PageSize, Max: PageSize, Allowed: []int{PageSize}},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
-		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
+		CheckConfig: CheckConfig, New: New, Simulator: Simulator, NoTotal: true,
 	}
 }
