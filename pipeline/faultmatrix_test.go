@@ -59,6 +59,9 @@ func matrixJobs() []matrixJob {
 const transientFaults = "500:0.03,503:0.03,429:0.03,429-noretry:0.03,reset:0.03,truncate:0.03,truncate-nolength:0.03,malformed:0.03,timeout:0.03," +
 	"drift:5/5@2,drift:4/1@5"
 
+// allFormats are written where every byte is checked for secrets.
+const allFormats = "jsonl, csv, parquet"
+
 // matrixRun is one run of the pipeline against its own simulator, with
 // every byte it writes kept for the secrets check.
 type matrixRun struct {
@@ -68,7 +71,7 @@ type matrixRun struct {
 	logs *bytes.Buffer
 }
 
-func runMatrix(t *testing.T, spec string, users int, seed uint64, jobsYAML func(sim *simulator.Server) string) *matrixRun {
+func runMatrix(t *testing.T, spec, formats string, users int, seed uint64, jobsYAML func(sim *simulator.Server) string) *matrixRun {
 	t.Helper()
 	faults, err := simulator.ParseFaults(spec)
 	if err != nil {
@@ -82,7 +85,7 @@ func runMatrix(t *testing.T, spec string, users int, seed uint64, jobsYAML func(
 	out := t.TempDir()
 	cfg := parseTestConfig(t, `
 version: 1
-output: {destination: "{{out}}", formats: [jsonl, csv, parquet]}
+output: {destination: "{{out}}", formats: [`+formats+`]}
 jobs:
 `+jobsYAML(sim), out)
 	logs := &bytes.Buffer{}
@@ -122,7 +125,7 @@ func TestFaultMatrixTransientFaultsCommitExactlyTheFinalUsers(t *testing.T) {
 	for _, j := range matrixJobs() {
 		t.Run(j.name, func(t *testing.T) {
 			t.Parallel()
-			run := runMatrix(t, transientFaults, 2000, 11, func(sim *simulator.Server) string { return jobLine(j, sim, fastRetries) })
+			run := runMatrix(t, transientFaults, allFormats, 2000, 11, func(sim *simulator.Server) string { return jobLine(j, sim, fastRetries) })
 			res := run.sum.Jobs[0]
 			if res.Status != StatusSucceeded {
 				t.Fatalf("job %s: %s: %s", j.name, res.Status, res.Error)
@@ -199,7 +202,7 @@ func TestFaultMatrixPermanentFaultsFailTheJobAlone(t *testing.T) {
 					retries = strings.Replace(retries, "page_size: 10", "page_size: 50", 1) // 10, 50, 100 or 250
 				}
 				t0 := time.Now()
-				run := runMatrix(t, j.provider+"/"+pf.spec, 120, 5, func(sim *simulator.Server) string {
+				run := runMatrix(t, j.provider+"/"+pf.spec, allFormats, 120, 5, func(sim *simulator.Server) string {
 					return jobLine(j, sim, retries) + jobLine(bystander, sim, fastRetries)
 				})
 				res, by := run.sum.Jobs[0], run.sum.Jobs[1]
@@ -292,7 +295,7 @@ func TestFaultMatrixDriftCommitsTheFinalUsersOrFailsNamingIt(t *testing.T) {
 				}
 				t.Run(fmt.Sprintf("%s/%s/confirm=%v", j.name, ds.spec[:min(len(ds.spec), 24)], confirm), func(t *testing.T) {
 					t.Parallel()
-					run := runMatrix(t, ds.spec, 2000, 3, func(sim *simulator.Server) string {
+					run := runMatrix(t, ds.spec, "jsonl", 2000, 3, func(sim *simulator.Server) string {
 						return jobLine(j, sim, fmt.Sprintf("%s, drift: {confirm: %v}", fastRetries, confirm))
 					})
 					res := run.sum.Jobs[0]
