@@ -83,6 +83,10 @@ type Member[T any] struct {
 	null bool // the last time, it was null
 }
 
+// Sent is a member sent once with value v, for a decoder that reads
+// another format than JSON into the same record type.
+func Sent[T any](v T) Member[T] { return Member[T]{V: v, sent: 1} }
+
 func (m *Member[T]) UnmarshalJSON(b []byte) error {
 	m.sent++
 	if m.null = string(b) == "null"; m.null {
@@ -182,17 +186,17 @@ func decodeEnvelope(body []byte, env any) error {
 }
 
 // Excerpt is the start of a value a response sent, for an error message:
-// a malformed member may be megabytes long.
-func Excerpt(b []byte) string {
-	const n = 64
-	if len(b) <= n {
-		return string(b)
+// a malformed member, or an element's name, may be megabytes long.
+func Excerpt[S ~string | ~[]byte](s S) string {
+	const n = 256
+	if len(s) <= n {
+		return string(s)
 	}
 	cut := n
-	for cut > 0 && !utf8.RuneStart(b[cut]) {
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return fmt.Sprintf("%s… (%d bytes)", b[:cut], len(b))
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
 // DecodeJSON unmarshals a response body into v. Its errors start with

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/saas-export/export/schema"
@@ -12,10 +13,11 @@ import (
 )
 
 // record is one RequestorUser, whichever wire format it came in. Pointers
-// tell null and absent apart from zero values; the members without a
-// column reach the output only through raw.
+// tell null and absent apart from zero values; the key, which names the
+// row, must also be sent once. The members without a column reach the
+// output only through raw.
 type record struct {
-	UserProviderKey *string
+	UserProviderKey httpsource.Member[string]
 	UserName        *string
 	Email           *string
 	FirstName       *string
@@ -49,7 +51,7 @@ func (l *language) UnmarshalJSON(b []byte) error {
 	}
 	var code int64
 	if err := json.Unmarshal(b, &code); err != nil {
-		return fmt.Errorf("language %s is neither a number nor a name", b)
+		return fmt.Errorf("language %s is neither a number nor a name", httpsource.Excerpt(b))
 	}
 	*l = language(languageName(code))
 	return nil
@@ -83,6 +85,10 @@ func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Pa
 	if err != nil {
 		return httpsource.Page{}, err
 	}
+	if err := errors.Join(httpsource.CheckCount("PagedUsers.TotalItems", t.items),
+		httpsource.CheckCount("PagedUsers.TotalPages", t.pages)); err != nil {
+		return httpsource.Page{}, err
+	}
 	page := httpsource.NumberedPage(users, t.items, index, size)
 	// The pages are fetched by counting them from TotalItems; an API that
 	// pages by another size (a server-side cap) would leave users out.
@@ -97,20 +103,26 @@ func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Pa
 // jsonPage is PagedUsers in the JSON form; T is record on the hot path,
 // or json.RawMessage when the job keeps each record's raw JSON.
 type jsonPage[T any] struct {
-	TotalItems *int64
-	TotalPages *int64
-	Items      []T
+	TotalItems httpsource.Member[int64]
+	TotalPages httpsource.Member[int64]
+	Items      httpsource.Member[[]T]
 }
 
+// decodeJSONPage refuses a page without Items, which the docs always
+// send ([] for no users); the totals may be missing, not sent twice.
 func decodeJSONPage[T any](body []byte) (*jsonPage[T], error) {
-	var resp struct{ PagedUsers *jsonPage[T] }
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, fmt.Errorf("decode response: %w", err)
+	var resp struct {
+		PagedUsers httpsource.Member[jsonPage[T]]
 	}
-	if resp.PagedUsers == nil {
-		return nil, errors.New("response has no PagedUsers")
+	if err := httpsource.DecodeJSON(body, &resp); err != nil {
+		return nil, err
 	}
-	return resp.PagedUsers, nil
+	if err := resp.PagedUsers.Required("PagedUsers"); err != nil {
+		return nil, err
+	}
+	p := &resp.PagedUsers.V
+	return p, errors.Join(p.Items.Required("PagedUsers.Items"),
+		p.TotalItems.Optional("PagedUsers.TotalItems"), p.TotalPages.Optional("PagedUsers.TotalPages"))
 }
 
 // decodeJSON decodes a GetUsersResult in the JSON form and normalizes its
@@ -122,15 +134,15 @@ func decodeJSON(job httpsource.Job, body []byte) ([]schema.User, totals, error) 
 		if err != nil {
 			return nil, totals{}, err
 		}
-		users, err := httpsource.NormalizeRaw(page.Items, norm)
-		return users, totals{page.TotalItems, page.TotalPages}, err
+		users, err := httpsource.NormalizeRaw(page.Items.V, norm)
+		return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
 	}
 	page, err := decodeJSONPage[record](body)
 	if err != nil {
 		return nil, totals{}, err
 	}
-	users, err := httpsource.NormalizeRecords(page.Items, norm)
-	return users, totals{page.TotalItems, page.TotalPages}, err
+	users, err := httpsource.NormalizeRecords(page.Items.V, norm)
+	return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
 }
 
 // decodeXML decodes a GetUsersResult in the XML form and normalizes its
@@ -145,11 +157,16 @@ func decodeXML(job httpsource.Job, body []byte) ([]schema.User, totals, error) {
 		return nil, totals{}, err
 	}
 	var t totals
-	if t.items, err = paged.integer("TotalItems"); err != nil {
-		return nil, totals{}, err
-	}
-	if t.pages, err = paged.integer("TotalPages"); err != nil {
-		return nil, totals{}, err
+	for _, total := range []struct {
+		local string
+		out   **int64
+	}{{"TotalItems", &t.items}, {"TotalPages", &t.pages}} {
+		if _, err := onlyMember(paged, total.local, "PagedUsers."+total.local); err != nil {
+			return nil, totals{}, err
+		}
+		if *total.out, err = paged.integer(total.local); err != nil {
+			return nil, totals{}, err
+		}
 	}
 	items, err := xmlItems(paged)
 	if err != nil {
@@ -171,46 +188,79 @@ func decodeXML(job httpsource.Job, body []byte) ([]schema.User, totals, error) {
 
 func xmlPagedUsers(root *element) (*element, error) {
 	if !root.is(nsResults, "GetUsersResult") {
-		return nil, fmt.Errorf("response is <%s> in namespace %q, not GetUsersResult in %q", root.name.Local, root.name.Space, nsResults)
+		return nil, fmt.Errorf("response is <%s> in namespace %s, not GetUsersResult in %q",
+			httpsource.Excerpt(root.name.Local), httpsource.Excerpt(strconv.Quote(root.name.Space)), nsResults)
 	}
-	paged := root.member("PagedUsers")
-	if paged == nil || paged.nil {
+	paged, err := onlyMember(root, "PagedUsers", "PagedUsers")
+	switch {
+	case err != nil:
+		return nil, err
+	case paged == nil || paged.nil:
 		return nil, errors.New("response has no PagedUsers")
 	}
 	return paged, nil
 }
 
-// xmlItems returns the RequestorUser elements of PagedUsers; none when
-// Items is absent or null, as the JSON form's null Items.
+// xmlItems returns the RequestorUser elements of PagedUsers. Items is
+// required: the docs always send it, empty for no users.
 func xmlItems(paged *element) ([]element, error) {
-	items := paged.member("Items")
-	if items == nil || items.nil {
-		return nil, nil
+	items, err := onlyMember(paged, "Items", "PagedUsers.Items")
+	switch {
+	case err != nil:
+		return nil, err
+	case items == nil:
+		return nil, errors.New("the response has no PagedUsers.Items")
+	case items.nil:
+		return nil, errors.New("PagedUsers.Items is null")
+	case len(items.children) == 0 && strings.TrimSpace(items.text) != "":
+		return nil, errors.New("PagedUsers.Items holds text, not RequestorUser elements")
 	}
 	for i, c := range items.children {
 		if !c.is(nsData, "RequestorUser") {
-			return nil, fmt.Errorf("results[%d]: Items holds <%s> in namespace %q, not RequestorUser in %q",
-				i, c.name.Local, c.name.Space, nsData)
+			return nil, fmt.Errorf("results[%d]: Items holds <%s> in namespace %s, not RequestorUser in %q",
+				i, httpsource.Excerpt(c.name.Local), httpsource.Excerpt(strconv.Quote(c.name.Space)), nsData)
 		}
 	}
 	return items.children, nil
+}
+
+// onlyMember is e.member(local), refusing an e with several: the first
+// would win without a word. path names the member in the error.
+func onlyMember(e *element, local, path string) (*element, error) {
+	var first *element
+	n := 0
+	for i := range e.children {
+		if c := &e.children[i]; c.is(e.name.Space, local) {
+			if n++; first == nil {
+				first = c
+			}
+		}
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("%s is sent %d times", path, n)
+	}
+	return first, nil
 }
 
 // xmlRecord reads the members of a RequestorUser element that have a
 // column. Its errors name the user.
 func xmlRecord(e *element) (record, error) {
 	rec := record{
-		UserProviderKey: e.str("UserProviderKey"),
-		UserName:        e.str("UserName"),
-		Email:           e.str("Email"),
-		FirstName:       e.str("FirstName"),
-		LastName:        e.str("LastName"),
-		FullName:        e.str("FullName"),
-		LastUpdatedUtc:  e.str("LastUpdatedUtc"),
+		UserName:       e.str("UserName"),
+		Email:          e.str("Email"),
+		FirstName:      e.str("FirstName"),
+		LastName:       e.str("LastName"),
+		FullName:       e.str("FullName"),
+		LastUpdatedUtc: e.str("LastUpdatedUtc"),
 	}
-	if rec.UserProviderKey == nil {
+	key := e.str("UserProviderKey")
+	if key == nil {
 		return rec, errNoKey
 	}
+	if _, err := onlyMember(e, "UserProviderKey", "UserProviderKey"); err != nil {
+		return rec, err
+	}
+	rec.UserProviderKey = httpsource.Sent(*key)
 	if name := e.str("Language"); name != nil {
 		rec.Language = new(language(*name))
 	}
@@ -232,7 +282,7 @@ func xmlRecord(e *element) (record, error) {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return rec, fmt.Errorf("user %s: %w", *rec.UserProviderKey, err)
+		return rec, fmt.Errorf("user %s: %w", *key, err)
 	}
 	return rec, nil
 }
@@ -242,10 +292,16 @@ func xmlRecord(e *element) (record, error) {
 // CustomerId, roles the true Is* flags, and updated_at the only time the
 // API gives.
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	if rec.UserProviderKey == nil {
+	switch {
+	case rec.UserProviderKey.Value() == nil:
 		return schema.User{}, errNoKey
+	case rec.UserProviderKey.V == "":
+		return schema.User{}, errors.New("record has an empty UserProviderKey")
 	}
-	key := *rec.UserProviderKey
+	if err := rec.UserProviderKey.Optional("UserProviderKey"); err != nil {
+		return schema.User{}, err
+	}
+	key := rec.UserProviderKey.V
 	updated, err := parseUpdated(rec.LastUpdatedUtc)
 	if err != nil {
 		return schema.User{}, fmt.Errorf("user %s: LastUpdatedUtc: %w", key, err)

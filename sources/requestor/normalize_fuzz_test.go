@@ -1,0 +1,218 @@
+package requestor
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/saas-export/export/sources/httpsource"
+	"github.com/saas-export/export/sources/simdata"
+)
+
+// simBody is the simulator's answer, in form, to a request for page
+// index of size users, a response as the API sends it.
+func simBody(tb testing.TB, people *simdata.People, form string, index, size int) []byte {
+	tb.Helper()
+	post, problems := parseJob(httpsource.Job{})
+	if len(problems) > 0 {
+		tb.Fatal(problems)
+	}
+	post.PageIndex, post.PageSize = index, size
+	body, mediaType := post.xml(), "application/xml"
+	if form == WireJSON {
+		var err error
+		if body, err = json.Marshal(&post); err != nil {
+			tb.Fatal(err)
+		}
+		mediaType = "application/json"
+	}
+	req := httptest.NewRequest(http.MethodPost, Endpoint, bytes.NewReader(body))
+	req.Header.Set("Content-Type", mediaType)
+	req.Header.Set("Accept", mediaType)
+	rec := httptest.NewRecorder()
+	Simulator(people).ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("simulator: HTTP %d: %s", rec.Code, rec.Body)
+	}
+	return rec.Body.Bytes()
+}
+
+// addSeeds adds the docs' example and simulated pages in form, then
+// hand-written bodies of the wrong shape.
+func addSeeds(f *testing.F, form string, wrong []string) {
+	doc, err := os.ReadFile(filepath.Join(testdata, "doc-example."+form))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(doc, uint16(0), uint16(200))
+	people := &simdata.People{N: 25, Seed: 1}
+	for _, index := range []int{0, 2, 3} {
+		f.Add(simBody(f, people, form, index, 10), uint16(index), uint16(10))
+	}
+	f.Add(simBody(f, &simdata.People{N: 0, Seed: 1}, form, 0, 200), uint16(0), uint16(200))
+	for _, s := range wrong {
+		f.Add([]byte(s), uint16(0), uint16(10))
+	}
+}
+
+// fuzzDecode decodes body as page index of size users in form, plain and
+// with raw, and checks both.
+func fuzzDecode(t *testing.T, form string, body []byte, index, pageSize uint16, oracle func() (int, bool)) {
+	size := 1 + int(pageSize)%MaxPageSize
+	job := httpsource.Job{Name: "fuzz", WireFormat: form, ExtractedAt: extractedAt}
+	plain, errPlain := decodePage(job, body, int(index), size)
+	job.IncludeRaw = true
+	raw, errRaw := decodePage(job, body, int(index), size)
+	checkDecoded(t, oracle, int(index), size, plain, raw, errPlain, errRaw)
+}
+
+// FuzzDecodePageJSON feeds arbitrary bodies to the decoder of the JSON
+// form, as page index of a listing paged by size.
+func FuzzDecodePageJSON(f *testing.F) {
+	addSeeds(f, WireJSON, []string{
+		`{}`, `[]`, `null`, `{"PagedUsers": null}`, `{"PagedUsers": {}}`, `{"PagedUsers": {"Items": null, "TotalItems": 0}}`,
+		`{"PagedUsers": {"Items": {}}}`, `{"PagedUsers": {"TotalItems": "3", "Items": []}}`,
+		`{"PagedUsers": {"TotalItems": -1, "TotalPages": -1, "Items": []}}`,
+		`{"PagedUsers": {"TotalItems": 9223372036854775807, "Items": [{"UserProviderKey": "a"}]}}`,
+		`{"PagedUsers": {"Items": [{"UserProviderKey": null}, {"UserProviderKey": ""}, {"UserProviderKey": 5}]}}`,
+		`{"PagedUsers": {"Items": [{"UserProviderKey": "a"}], "Items": []}}`,
+		`{"PagedUsers": {"Items": [{"UserProviderKey": "a", "Language": 7, "Phones": ["1"], "LastUpdatedUtc": "2023-05-01T10:20:30.1234567Z"}]}}`,
+	})
+	f.Fuzz(func(t *testing.T, body []byte, index, pageSize uint16) {
+		fuzzDecode(t, WireJSON, body, index, pageSize, func() (int, bool) { return arrayLen(body, "PagedUsers", "Items") })
+	})
+}
+
+// FuzzDecodePageXML feeds arbitrary bodies to the decoder of the XML
+// form, as page index of a listing paged by size.
+func FuzzDecodePageXML(f *testing.F) {
+	page := func(paged string) string {
+		return `<GetUsersResult xmlns:i="` + nsInstance + `" xmlns="` + nsResults + `">` + paged + `</GetUsersResult>`
+	}
+	items := `<Items xmlns:d3p1="` + nsData + `">`
+	addSeeds(f, WireXML, []string{
+		``, `<a/>`, page(``), page(`<PagedUsers i:nil="true"/>`), page(`<PagedUsers/>`),
+		page(`<PagedUsers><Items i:nil="true"/><TotalItems>0</TotalItems></PagedUsers>`),
+		page(`<PagedUsers>` + items + `</Items><TotalItems>-1</TotalItems><TotalPages>x</TotalPages></PagedUsers>`),
+		page(`<PagedUsers>` + items + `<d3p1:RequestorUser><d3p1:UserProviderKey>a</d3p1:UserProviderKey></d3p1:RequestorUser></Items>` +
+			`<Items/><TotalItems>9223372036854775807</TotalItems></PagedUsers>`),
+		page(`<PagedUsers>` + items + `<d3p1:RequestorUser><d3p1:UserProviderKey i:nil="true"/></d3p1:RequestorUser>` +
+			`<d3p1:RequestorUser><d3p1:UserProviderKey/></d3p1:RequestorUser><RequestorUser/></Items></PagedUsers>`),
+	})
+	f.Fuzz(func(t *testing.T, body []byte, index, pageSize uint16) {
+		fuzzDecode(t, WireXML, body, index, pageSize, func() (int, bool) { return xmlUsers(body) })
+	})
+}
+
+// xmlResult is GetUsersResult as encoding/xml reads it, apart from
+// parseXML: its RequestorUser elements, wherever PagedUsers and Items are.
+type xmlResult struct {
+	XMLName xml.Name `xml:"http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results GetUsersResult"`
+	Paged   []struct {
+		Items []struct {
+			Users []struct{} `xml:"http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.DataStructures RequestorUser"`
+		} `xml:"http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results Items"`
+	} `xml:"http://schemas.datacontract.org/2004/07/RequestorApiDataStructures.Results PagedUsers"`
+}
+
+// xmlUsers counts the users of the one Items of the one PagedUsers.
+func xmlUsers(body []byte) (int, bool) {
+	var r xmlResult
+	if xml.Unmarshal(body, &r) != nil || len(r.Paged) != 1 || len(r.Paged[0].Items) != 1 {
+		return 0, false
+	}
+	return len(r.Paged[0].Items[0].Users), true
+}
+
+// checkDecoded checks what every decoded page must satisfy: the plain
+// and include_raw decodings agree; an error says something; a page's
+// users are exactly the records oracle finds in the body (ok false: it
+// finds no list of records), each with an id; and its paging adds up.
+func checkDecoded(t *testing.T, oracle func() (int, bool), index, size int, plain, raw httpsource.Page, errPlain, errRaw error) {
+	t.Helper()
+	if (errPlain == nil) != (errRaw == nil) {
+		t.Fatalf("plain and raw decodings disagree:\nplain: %v\nraw:   %v", errPlain, errRaw)
+	}
+	if errPlain != nil {
+		if errPlain.Error() == "" || errRaw.Error() == "" {
+			t.Fatal("an empty error message")
+		}
+		return
+	}
+	if n, ok := oracle(); !ok || n != len(plain.Users) {
+		t.Fatalf("%d users from a body that holds %d records (a list of them: %v)", len(plain.Users), n, ok)
+	}
+	if len(raw.Users) != len(plain.Users) || raw.Total != plain.Total || raw.Pages != plain.Pages || raw.Last != plain.Last {
+		t.Fatalf("plain and raw pages differ: %d users, %v %v %v; raw %d users, %v %v %v",
+			len(plain.Users), plain.Total, plain.Pages, plain.Last, len(raw.Users), raw.Total, raw.Pages, raw.Last)
+	}
+	for i, u := range plain.Users {
+		if u.ID == "" || u.ID != raw.Users[i].ID {
+			t.Fatalf("user %d: id %q, raw id %q", i, u.ID, raw.Users[i].ID)
+		}
+		if u.Raw != nil || !json.Valid(raw.Users[i].Raw) {
+			t.Fatalf("user %s: raw %q, include_raw raw %q", u.ID, u.Raw, raw.Users[i].Raw)
+		}
+	}
+	if p := plain.Pages; p.Valid && (p.V < 1 || plain.Last != (index+1 >= p.V)) {
+		t.Fatalf("page %d of %d pages, last %v", index, p.V, plain.Last)
+	}
+	if tot := plain.Total; tot.Valid {
+		need := tot.V / int64(size)
+		if tot.V%int64(size) != 0 {
+			need++
+		}
+		if tot.V < 0 || !plain.Pages.Valid || int64(plain.Pages.V) < need {
+			t.Fatalf("total %d in pages of %d, but %v pages", tot.V, size, plain.Pages)
+		}
+	}
+}
+
+// arrayLen decodes body generically and returns the length of the array
+// at path (object keys and array indexes); ok is false when there is none.
+func arrayLen(body []byte, path ...any) (n int, ok bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber() // numbers beyond float64 are no reason to fail here
+	var v any
+	if d.Decode(&v) != nil {
+		return 0, false
+	}
+	for _, step := range path {
+		switch s := step.(type) {
+		case string:
+			m, isObj := v.(map[string]any)
+			if !isObj {
+				return 0, false
+			}
+			v = member(m, s)
+		case int:
+			a, isArr := v.([]any)
+			if !isArr || s >= len(a) {
+				return 0, false
+			}
+			v = a[s]
+		}
+	}
+	a, ok := v.([]any)
+	return len(a), ok
+}
+
+// member finds a key as encoding/json does: the exact name, else one
+// equal under case folding ("DATA", "reſults").
+func member(m map[string]any, name string) any {
+	if v, ok := m[name]; ok {
+		return v
+	}
+	for k, v := range m {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
