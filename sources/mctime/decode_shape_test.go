@@ -39,7 +39,7 @@ func TestWrongShapes(t *testing.T) {
 		{"page twice", `{"items": [{"data": {"users": [], "page": "1", "page": "2"}}]}`, "items[0].data.page is sent 2 times"},
 		{"pageSize fractional", `{"items": [{"data": {"users": [], "pageSize": "1.5"}}]}`, `pageSize: want a non-negative integer, got "1.5"`},
 		{"pageSize beyond int", `{"items": [{"data": {"users": [], "pageSize": "99999999999999999999"}}]}`, "pageSize: want a non-negative integer"},
-		{"huge pageSize", `{"items": [{"data": {"users": [], "pageSize": "` + strings.Repeat("9", 10<<20) + `"}}]}`,
+		{"huge pageSize", `{"items": [{"data": {"users": [], "pageSize": "` + strings.Repeat("9", 1<<20) + `"}}]}`,
 			`pageSize: want a non-negative integer, got "99999`},
 		{"record null", `{"items": [{"data": {"users": [null]}}]}`, "results[0]: record has no id"},
 		{"id null", `{"items": [{"data": {"users": [{"id": null}]}}]}`, "results[0]: record has no id"},
