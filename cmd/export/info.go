@@ -155,7 +155,10 @@ func cmdSimulate(ctx context.Context, args []string, e env) int {
 	users := fs.Int("users", simulator.DefaultUsers, "users per provider")
 	seed := fs.Uint64("seed", 1, "data seed: same seed, same users")
 	latency := fs.Duration("latency", 0, "delay added to every response")
-	faults := fs.String("faults", "", "inject failures, e.g. 429:0.05,500:0.02,timeout:0.01")
+	faults := fs.String("faults", "", "inject failures and drift, comma-separated, each optionally PROVIDER/-scoped:\n"+
+		"KIND:RATE (a share of requests), KIND@K (every request from the K-th on), drift:DEL/INS@K (after the K-th page,\n"+
+		"delete DEL users and create INS); KIND is an HTTP status 400-599, 429-noretry, timeout, slow, reset, truncate,\n"+
+		"truncate-nolength or malformed. E.g. 429:0.05,500:0.02,reset:0.01,nameshield/401@40,drift:5/5@2")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
