@@ -32,6 +32,8 @@ type matrixJob struct {
 	secrets               []string
 }
 
+// matrixJobs page at sizes the docs allow, small enough that every
+// provider meets every kind of fault in a run of 2000 users.
 func matrixJobs() []matrixJob {
 	basic := func(user, pass string) string {
 		return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
@@ -41,22 +43,22 @@ func matrixJobs() []matrixJob {
 			[]string{"kare-TOKEN-5e1f", "kare-SESSION-77a0"}},
 		{"mctime", "mctime", `auth: {type: header, name: x-api-key, value: mctime-KEY-90c2}`,
 			[]string{"mctime-KEY-90c2"}},
-		{"medipim", "medipim", `auth: {type: basic, username: medipim-ID-41d3, password: medipim-SECRET-b812}`,
+		{"medipim", "medipim", `page_size: 50, auth: {type: basic, username: medipim-ID-41d3, password: medipim-SECRET-b812}`,
 			[]string{"medipim-ID-41d3", "medipim-SECRET-b812", basic("medipim-ID-41d3", "medipim-SECRET-b812")}},
-		{"nameshield", "nameshield", `auth: {type: bearer, token: nameshield-TOKEN-c3d9, headers: {x-trace: nameshield-HDR-0f6e}}`,
+		{"nameshield", "nameshield", `page_size: 100, auth: {type: bearer, token: nameshield-TOKEN-c3d9, headers: {x-trace: nameshield-HDR-0f6e}}`,
 			[]string{"nameshield-TOKEN-c3d9", "nameshield-HDR-0f6e"}},
-		{"requestor-json", "requestor", `wire_format: json, auth: {type: basic, username: req-USER-a1b2, password: req-PASS-c3d4}`,
+		{"requestor-json", "requestor", `wire_format: json, page_size: 50, auth: {type: basic, username: req-USER-a1b2, password: req-PASS-c3d4}`,
 			[]string{"req-USER-a1b2", "req-PASS-c3d4", basic("req-USER-a1b2", "req-PASS-c3d4")}},
-		{"requestor-xml", "requestor", `wire_format: xml, auth: {type: basic, username: reqx-USER-e5f6, password: reqx-PASS-a7b8}`,
+		{"requestor-xml", "requestor", `wire_format: xml, page_size: 50, auth: {type: basic, username: reqx-USER-e5f6, password: reqx-PASS-a7b8}`,
 			[]string{"reqx-USER-e5f6", "reqx-PASS-a7b8", basic("reqx-USER-e5f6", "reqx-PASS-a7b8")}},
 	}
 }
 
-// transientFaults are what a flaky API and network do: each kind hits 3%
-// of the requests, 27% in all. The drift deletes and creates users twice
+// transientFaults are what a flaky API and network do: each kind hits 5%
+// of the requests, 45% in all. The drift deletes and creates users twice
 // while the first reads are paged, once in equal numbers (no total
 // changes: only the confirming read can tell).
-const transientFaults = "500:0.03,503:0.03,429:0.03,429-noretry:0.03,reset:0.03,truncate:0.03,truncate-nolength:0.03,malformed:0.03,timeout:0.03," +
+const transientFaults = "500:0.05,503:0.05,429:0.05,429-noretry:0.05,reset:0.05,truncate:0.05,truncate-nolength:0.05,malformed:0.05,timeout:0.05," +
 	"drift:5/5@2,drift:4/1@5"
 
 // allFormats are written where every byte is checked for secrets.
@@ -110,8 +112,8 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // fastRetries keep a fault cheap: short timeouts and waits, and enough
-// attempts that 27% of faults cannot exhaust them (0.27^12 ≈ 1e-7).
-const fastRetries = `timeout: 250ms, retry: {max_attempts: 12, max_backoff: 10ms}, rate_limit: 100000/1s`
+// attempts that 45% of faults cannot exhaust them (0.45^20 ≈ 1e-7).
+const fastRetries = `timeout: 250ms, retry: {max_attempts: 20, max_backoff: 10ms}, rate_limit: 100000/1s`
 
 func jobLine(j matrixJob, sim *simulator.Server, extra string) string {
 	return fmt.Sprintf("  - {name: %s, provider: %s, base_url: %s, %s, %s}\n", j.name, j.provider, sim.BaseURL(j.provider), j.extra, extra)
@@ -144,6 +146,11 @@ func TestFaultMatrixTransientFaultsCommitExactlyTheFinalUsers(t *testing.T) {
 					st.Drifts[j.provider], res.DriftEvents)
 			}
 			checkNoSecrets(t, run, j.secrets)
+			for _, kind := range strings.Split(transientFaults, ",") {
+				if kind, _, _ = strings.Cut(kind, ":"); kind != "drift" && st.Faults[kind] == 0 {
+					t.Errorf("no %s fault was injected: the run does not show it is survived", kind)
+				}
+			}
 			var faulted uint64
 			for _, n := range st.Faults {
 				faulted += n
