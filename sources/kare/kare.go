@@ -42,7 +42,9 @@
 // user, so without a whereIsDeleted filter a job exports two listings in
 // turn, whereIsDeleted=false then whereIsDeleted=true, and reports the sum
 // of their totals; with one, only that listing. A user deleted while the
-// first listing is read may then be exported twice.
+// first listing is read moves to the second: httpsource's drift checks
+// see it (a duplicate id, or the first listing's page 0 read again at the
+// end), and the listings are read again.
 package kare
 
 import (
