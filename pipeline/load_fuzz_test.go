@@ -45,6 +45,7 @@ var fuzzSecrets = map[string]string{
 	"secrets/empty":          "",
 	"secrets/lines":          "a\nb\n",
 	"secrets/big":            strings.Repeat("x", maxSecretFile+1),
+	"secrets/ca.pem":         "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
 }
 
 var fuzzSeeds = []string{
@@ -141,6 +142,13 @@ output: {destination: "s3://my-bucket/exports/", s3: {region: eu-west-3, sse: aw
 jobs:
   - {name: a, provider: kare, output: {formats: [csv, jsonl], csv_escape_formulas: true, max_rows_per_file: 10, s3: {storage_class: STANDARD_IA}}}
   - {name: b, provider: kare, allow_count_mismatch: true, timeout: 1m30s, max_in_flight: 8}
+`,
+	// Per-job drift and TLS; ca_file is read at load, as *_file keys are.
+	`version: 1
+jobs:
+  - {name: a, provider: nameshield, drift: {max_restarts: 0, confirm: true}, tls: {ca_file: secrets/ca.pem}}
+  - {name: b, provider: mctime, drift: {max_restarts: 101, confirm: false}, tls: {ca_file: "${TOKEN_FILE}"}}
+  - {name: c, provider: kare, drift: {confirm: "yes"}, tls: {ca_file: secrets/missing.pem}}
 `,
 	"jobs: *nope\n",
 	"",
