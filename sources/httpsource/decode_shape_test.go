@@ -9,53 +9,86 @@ import (
 	"github.com/saas-export/export/schema"
 )
 
-// memberEnvelope is a provider envelope built on Member, as the
-// providers' are: {"data": {"count": N, "items": [...]}}.
-type memberEnvelope[T any] struct {
-	Data Member[struct {
+// checkedEnvelope is a provider envelope as the providers write theirs:
+// {"data": {"count": N, "items": [...]}}.
+type checkedEnvelope[T any] struct {
+	Data struct {
 		Count Member[int64] `json:"count"`
-		Items Member[[]T]   `json:"items"`
-	}] `json:"data"`
+		Items *[]T          `json:"items"`
+	} `json:"data"`
 }
 
-func (e memberEnvelope[T]) Records() []T  { return e.Data.V.Items.V }
-func (e memberEnvelope[T]) Total() *int64 { return e.Data.V.Count.Value() }
-func (e memberEnvelope[T]) Check() error {
-	if err := e.Data.Required("data"); err != nil {
-		return err
+func (e checkedEnvelope[T]) Records() []T          { return *e.Data.Items }
+func (e checkedEnvelope[T]) Total() *int64         { return e.Data.Count.Value() }
+func (e checkedEnvelope[T]) RecordsPath() []string { return []string{"data", "items"} }
+func (e checkedEnvelope[T]) Check() error {
+	if e.Data.Items == nil {
+		return errors.New("the response has no data.items")
 	}
-	d := e.Data.V
-	return errors.Join(d.Items.Required("data.items"), d.Count.Optional("data.count"), CheckCount("data.count", e.Total()))
+	return errors.Join(e.Data.Count.Optional("data.count"), CheckCount("data.count", e.Total()))
 }
 
 func TestDecodeUsersChecksTheEnvelope(t *testing.T) {
 	type rec struct{ ID string }
 	norm := func(r *rec) (schema.User, error) { return schema.User{ID: r.ID}, nil }
+	decode := func(body string, raw bool) ([]schema.User, error) {
+		users, _, err := DecodeUsers[rec, checkedEnvelope[json.RawMessage], checkedEnvelope[rec]]([]byte(body), raw, norm)
+		return users, err
+	}
 	tests := []struct{ body, want string }{
-		{`{}`, "the response has no data"},
-		{`{"data": null}`, "data is null"},
-		{`{"data": {}}`, "the response has no data.items"},
-		{`{"data": {"items": null}}`, "data.items is null"},
-		{`{"data": {"items": [{"ID": "a"}]}, "data": {"items": []}}`, "data is sent 2 times"},
-		{`{"data": {"items": [{"ID": "a"}], "items": []}}`, "data.items is sent 2 times"},
+		{`{}`, "the response has no data.items"},
+		{`{"data": null}`, "the response has no data.items"},
+		{`{"data": {"items": null}}`, "the response has no data.items"},
+		{`{"data": {"items": [{"ID": "a"}]}, "data": {"items": []}}`, "data is sent more than once"},
+		{`{"data": {"items": [{"ID": "a"}], "items": []}}`, "data.items is sent more than once"},
+		{`{"data": {"items": [{"ID": "a"}], "ITEMS": []}}`, "data.items is sent more than once"},
+		{`{"data": {"items": [{"ID": "a"}], "\u0069tems": []}}`, "data.items is sent more than once"},
 		{`{"data": {"items": {}}}`, "decode response: json: cannot unmarshal object into data.items ("},
 		{`{"data": {"count": "1", "items": []}}`, "decode response: json: cannot unmarshal string into data.count (int64)"},
-		{`{"data": {"count": 1, "count": 2, "items": []}}`, "data.count is sent 2 times"},
+		{`{"data": {"count": 1, "Count": 2, "items": []}}`, "data.count is sent more than once"},
 		{`{"data": {"count": -1, "items": []}}`, "data.count is -1: want a count from 0 to 9007199254740991"},
 		{`{"data": {"count": 9007199254740992, "items": []}}`, "data.count is 9007199254740992"},
 		{`[]`, "decode response: json: cannot unmarshal array into Go value of type"},
 	}
 	for _, tt := range tests {
 		for _, raw := range []bool{false, true} {
-			users, _, err := DecodeUsers[rec, memberEnvelope[json.RawMessage], memberEnvelope[rec]]([]byte(tt.body), raw, norm)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			if users, err := decode(tt.body, raw); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%s (raw %v): %d users, error %v; want %q", tt.body, raw, len(users), err, tt.want)
 			}
 		}
 	}
-	for _, body := range []string{`{"data": {"items": []}}`, `{"data": {"count": 0, "items": []}}`, `{"data": {"count": null, "items": [{"ID": "a"}]}}`} {
-		if _, _, err := DecodeUsers[rec, memberEnvelope[json.RawMessage], memberEnvelope[rec]]([]byte(body), false, norm); err != nil {
-			t.Errorf("%s: %v", body, err)
+	// The walk skips what is off the path, whatever it holds, and the
+	// path's names elsewhere are no duplicates.
+	for _, body := range []string{
+		`{"data": {"items": []}}`,
+		`{"data": {"count": 0, "items": []}}`,
+		`{"data": {"count": null, "items": [{"ID": "a"}]}}`,
+		` { "x" : "\"data\": [\\", "data" : { "items" : [ {"ID": "a\"\\", "items": [1, {"items": 2}]} ] , "z": [[{}], -1.5e3, true, null] } , "y": "\\\\" } `,
+		`{"meta": {"data": 1, "items": [{"data": {}}]}, "data": {"items": [], "data": {"items": 1}}, "Data2": {}, "n": 0}`,
+	} {
+		if users, err := decode(body, false); err != nil || len(users) != strings.Count(body, `"ID"`) {
+			t.Errorf("%s: %d users, %v", body, len(users), err)
+		}
+	}
+}
+
+func TestOnceOnPathCrossesArrays(t *testing.T) {
+	path := []string{"items", "data", "users"}
+	tests := []struct{ body, want string }{
+		{`{"items": [{"data": {"users": []}}, {"data": {"users": []}}]}`, ""},
+		{`{"items": [{"data": {"users": []}}, {"data": {"users": [], "users": []}}]}`, "items.data.users is sent more than once"},
+		{`{"items": [{"data": {}, "DATA": {}}]}`, "items.data is sent more than once"},
+		{`{"items": [[{"data": 1}], {"data": 2}], "valid": true}`, ""},
+		{`"items"`, ""},
+		{`12`, ""},
+	}
+	for _, tt := range tests {
+		got := ""
+		if err := onceOnPath([]byte(tt.body), path); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("%s: error %q, want %q", tt.body, got, tt.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/saas-export/export/schema"
@@ -60,9 +61,8 @@ func normalizeRaw[R any](raw json.RawMessage, normalize func(*R) (schema.User, e
 
 // Envelope is a provider's decoded response: its records, of the
 // provider's record type or json.RawMessage, and the listing's total when
-// the response gives one. An envelope that also has a Check() error
-// method, as every provider's should, is checked before its records are
-// read: see Member.
+// the response gives one. An envelope that is also checked, as every
+// provider's should be, is checked before its records are read.
 type Envelope[T any] interface {
 	Records() []T
 	Total() *int64
@@ -70,13 +70,19 @@ type Envelope[T any] interface {
 
 // checked is an Envelope that can tell a malformed response from an
 // empty page.
-type checked interface{ Check() error }
+type checked interface {
+	// RecordsPath names the members that lead to the records, for
+	// DecodeJSON.
+	RecordsPath() []string
+	// Check reports a member the response lacks or sends wrong.
+	Check() error
+}
 
-// Member is a member of a response envelope that remembers how it was
-// sent. encoding/json leaves an absent or null member at its zero value
-// and keeps the last of a duplicated one, so that a response without
-// results, with "results": null, or with a second, empty "results" would
-// otherwise decode as a page that silently holds no users.
+// Member is a small member of a response (an id, a total) that remembers
+// how it was sent: encoding/json leaves an absent or null member at its
+// zero value, and keeps the last of a duplicated one, also when the
+// names differ in case. It is for small values only: on the records, the
+// second decoding it costs would double the time to read a page.
 type Member[T any] struct {
 	V    T
 	sent int  // times the member is in its object
@@ -95,24 +101,11 @@ func (m *Member[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &m.V)
 }
 
-// Required reports a member the API always sends that the response
-// leaves out, sends as null or sends more than once. name is the
-// member's path in the response, such as data.results.
-func (m *Member[T]) Required(name string) error {
-	switch {
-	case m.sent == 0:
-		return fmt.Errorf("the response has no %s", name)
-	case m.null:
-		return fmt.Errorf("%s is null", name)
-	}
-	return m.Optional(name)
-}
-
-// Optional reports a member the response sends more than once; it may
-// leave it out or send null.
+// Optional reports a member, named name (a path such as data.total),
+// that the response sends more than once.
 func (m *Member[T]) Optional(name string) error {
 	if m.sent > 1 {
-		return fmt.Errorf("%s is sent %d times", name, m.sent)
+		return fmt.Errorf("%s is sent more than once", name)
 	}
 	return nil
 }
@@ -176,10 +169,15 @@ func DecodeUsers[R any, RawEnv Envelope[json.RawMessage], RecEnv Envelope[R]](
 }
 
 func decodeEnvelope(body []byte, env any) error {
-	if err := DecodeJSON(body, env); err != nil {
+	c, ok := env.(checked)
+	var path []string
+	if ok {
+		path = c.RecordsPath()
+	}
+	if err := DecodeJSON(body, env, path...); err != nil {
 		return err
 	}
-	if c, ok := env.(checked); ok {
+	if ok {
 		return c.Check()
 	}
 	return nil
@@ -199,17 +197,158 @@ func Excerpt[S ~string | ~[]byte](s S) string {
 	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
-// DecodeJSON unmarshals a response body into v. Its errors start with
-// "decode response: " and name a mistyped member by its path in the
-// response (meta.total), not by Go's name for the type that holds it.
-func DecodeJSON(body []byte, v any) error {
+// DecodeJSON unmarshals a response body into v. path names the members
+// that lead to the records (data, results); one that an object on the
+// way sends twice is refused, since encoding/json would keep the last
+// (matching names case-insensitively): a second, empty "results" would
+// empty the page without a word. Errors of decoding start with "decode
+// response: " and name a mistyped member by its path in the response
+// (meta.total), not by Go's name for the type that holds it.
+func DecodeJSON(body []byte, v any, path ...string) error {
 	err := json.Unmarshal(body, v)
 	var te *json.UnmarshalTypeError
 	switch {
 	case err == nil:
-		return nil
+		return onceOnPath(body, path)
 	case errors.As(err, &te) && te.Field != "":
 		return fmt.Errorf("decode response: json: cannot unmarshal %s into %s (%s)", te.Value, te.Field, te.Type)
 	}
 	return fmt.Errorf("decode response: %w", err)
+}
+
+// onceOnPath reports a member of path that an object on the way to the
+// records sends more than once; arrays on the way are crossed into each
+// element. body is valid JSON, as json.Unmarshal has checked, so the walk
+// needs no checks of its own; it skips everything off the path.
+func onceOnPath(body []byte, path []string) error {
+	if len(path) == 0 {
+		return nil
+	}
+	s := pathScan{b: body, path: path}
+	return s.walk(0)
+}
+
+type pathScan struct {
+	b    []byte
+	i    int
+	path []string
+}
+
+func (s *pathScan) walk(depth int) error {
+	s.space()
+	if depth == len(s.path) {
+		s.skip()
+		return nil
+	}
+	switch s.b[s.i] {
+	case '[':
+		s.i++
+		for s.next(']') {
+			if err := s.walk(depth); err != nil {
+				return err
+			}
+		}
+	case '{':
+		s.i++
+		seen := false
+		for s.next('}') {
+			match := bytes.EqualFold(s.key(), []byte(s.path[depth])) // encoding/json's matching
+			s.space()
+			s.i++ // the colon
+			switch {
+			case !match:
+				s.skip()
+				continue
+			case seen:
+				return fmt.Errorf("%s is sent more than once", strings.Join(s.path[:depth+1], "."))
+			}
+			seen = true
+			if err := s.walk(depth + 1); err != nil {
+				return err
+			}
+		}
+	default:
+		s.skip()
+	}
+	return nil
+}
+
+// next moves past a comma and reports whether an element follows, or
+// else moves past the closing end.
+func (s *pathScan) next(end byte) bool {
+	s.space()
+	if s.b[s.i] == ',' {
+		s.i++
+		s.space()
+	}
+	if s.b[s.i] == end {
+		s.i++
+		return false
+	}
+	return true
+}
+
+// key reads a member name, unescaped as encoding/json reads it.
+func (s *pathScan) key() []byte {
+	start := s.i
+	s.skipString()
+	raw := s.b[start+1 : s.i-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	var k string
+	_ = json.Unmarshal(s.b[start:s.i], &k) // a valid JSON string
+	return []byte(k)
+}
+
+// skip moves past one value.
+func (s *pathScan) skip() {
+	s.space()
+	depth := 0
+	for {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			s.skipString()
+		case c == '{' || c == '[':
+			depth++
+			s.i++
+		case c == '}' || c == ']':
+			depth--
+			s.i++
+		case depth == 0: // a number, true, false or null, up to its end
+			for s.i < len(s.b) && !strings.ContainsRune(",}] \t\r\n", rune(s.b[s.i])) {
+				s.i++
+			}
+			return
+		default:
+			s.i++
+			continue
+		}
+		if depth == 0 {
+			return
+		}
+	}
+}
+
+// skipString moves past a string: to the first quote after the opening
+// one that an even number of backslashes precedes.
+func (s *pathScan) skipString() {
+	s.i++
+	for {
+		q := s.i + bytes.IndexByte(s.b[s.i:], '"')
+		n := 0
+		for s.b[q-1-n] == '\\' {
+			n++
+		}
+		s.i = q + 1
+		if n%2 == 0 {
+			return
+		}
+	}
+}
+
+func (s *pathScan) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
 }

@@ -15,17 +15,26 @@ import (
 // json.RawMessage when the job keeps each record's raw JSON. pagination
 // only echoes the request.
 type response[T any] struct {
-	Data       httpsource.Member[[]T]   `json:"data"`
+	Data       *[]T                     `json:"data"` // nil: absent or null
 	TotalCount httpsource.Member[int64] `json:"totalCount"`
 }
 
-func (r response[T]) Records() []T  { return r.Data.V }
-func (r response[T]) Total() *int64 { return r.TotalCount.Value() }
+func (r response[T]) Records() []T {
+	if r.Data == nil {
+		return nil
+	}
+	return *r.Data
+}
+
+func (r response[T]) Total() *int64         { return r.TotalCount.Value() }
+func (r response[T]) RecordsPath() []string { return []string{"data"} }
 
 // Check refuses a response without data, which the docs mark required.
 func (r response[T]) Check() error {
-	return errors.Join(r.Data.Required("data"), r.TotalCount.Optional("totalCount"),
-		httpsource.CheckCount("totalCount", r.Total()))
+	if r.Data == nil {
+		return errors.New("the response has no data")
+	}
+	return errors.Join(r.TotalCount.Optional("totalCount"), httpsource.CheckCount("totalCount", r.Total()))
 }
 
 // record is the part of a user that has a column. Pointers tell null and

@@ -16,20 +16,20 @@ import (
 // record on the hot path, or json.RawMessage when the job keeps each
 // record's raw JSON.
 type response[T any] struct {
-	Items httpsource.Member[[]item[T]] `json:"items"`
-	Valid httpsource.Member[bool]      `json:"valid"`
+	Items []item[T]               `json:"items"`
+	Valid httpsource.Member[bool] `json:"valid"`
 }
 
 type item[T any] struct {
-	Message string                     `json:"message"`
-	Data    httpsource.Member[data[T]] `json:"data"`
+	Message string   `json:"message"`
+	Data    *data[T] `json:"data"`
 }
 
 // data holds one page. The docs send page and pageSize as strings, and
 // pageSize is the number of pages, not of users a page; both are kept raw
 // and read by parseCount, which also takes numbers.
 type data[T any] struct {
-	Users     httpsource.Member[[]T]             `json:"users"`
+	Users     *[]T                               `json:"users"` // nil: absent or null
 	Page      httpsource.Member[json.RawMessage] `json:"page"`
 	PageCount httpsource.Member[json.RawMessage] `json:"pageSize"`
 }
@@ -97,14 +97,14 @@ func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, p
 		if err != nil {
 			return nil, at, err
 		}
-		users, err := httpsource.NormalizeRaw(d.Users.V, norm)
+		users, err := httpsource.NormalizeRaw(*d.Users, norm)
 		return users, at, err
 	}
 	d, at, err := decodeData[record](body)
 	if err != nil {
 		return nil, at, err
 	}
-	users, err := httpsource.NormalizeRecords(d.Users.V, norm)
+	users, err := httpsource.NormalizeRecords(*d.Users, norm)
 	return users, at, err
 }
 
@@ -112,7 +112,7 @@ func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, p
 // where the page is in the listing.
 func decodeData[T any](body []byte) (*data[T], paging, error) {
 	var resp response[T]
-	if err := httpsource.DecodeJSON(body, &resp); err != nil {
+	if err := httpsource.DecodeJSON(body, &resp, "items", "data", "users"); err != nil {
 		return nil, paging{}, err
 	}
 	d, err := resp.data()
@@ -120,8 +120,10 @@ func decodeData[T any](body []byte) (*data[T], paging, error) {
 		return nil, paging{}, err
 	}
 	// The users are required: the docs always send them, [] for none.
-	if err := errors.Join(d.Users.Required("items[0].data.users"), d.Page.Optional("items[0].data.page"),
-		d.PageCount.Optional("items[0].data.pageSize")); err != nil {
+	if d.Users == nil {
+		return nil, paging{}, errors.New("the response has no items[0].data.users")
+	}
+	if err := errors.Join(d.Page.Optional("items[0].data.page"), d.PageCount.Optional("items[0].data.pageSize")); err != nil {
 		return nil, paging{}, err
 	}
 	var at paging
@@ -138,8 +140,8 @@ func decodeData[T any](body []byte) (*data[T], paging, error) {
 // data. More items are refused rather than ignored, since users in them
 // would be lost without a word.
 func (r *response[T]) data() (*data[T], error) {
-	items := r.Items.V
-	if err := errors.Join(r.Items.Optional("items"), r.Valid.Optional("valid")); err != nil {
+	items := r.Items
+	if err := r.Valid.Optional("valid"); err != nil {
 		return nil, err
 	}
 	if r.Valid.Value() != nil && !r.Valid.V {
@@ -152,10 +154,10 @@ func (r *response[T]) data() (*data[T], error) {
 	default:
 		return nil, fmt.Errorf("the response has %d items; the users of one page come in one", len(items))
 	}
-	if items[0].Data.Value() == nil {
+	if items[0].Data == nil {
 		return nil, fmt.Errorf("items[0] has no data%s", messages(items))
 	}
-	return &items[0].Data.V, items[0].Data.Optional("items[0].data")
+	return items[0].Data, nil
 }
 
 // messages quotes the items' messages, which explain a refusal.

@@ -13,22 +13,29 @@ import (
 // response is the query's answer; T is record on the hot path, or
 // json.RawMessage when the job keeps each record's raw JSON.
 type response[T any] struct {
-	Meta    httpsource.Member[meta] `json:"meta"`
-	Results httpsource.Member[[]T]  `json:"results"`
+	Meta struct {
+		Total httpsource.Member[int64] `json:"total"`
+	} `json:"meta"`
+	Results *[]T `json:"results"` // nil: absent or null
 }
 
-type meta struct {
-	Total httpsource.Member[int64] `json:"total"`
+func (r response[T]) Records() []T {
+	if r.Results == nil {
+		return nil
+	}
+	return *r.Results
 }
 
-func (r response[T]) Records() []T  { return r.Results.V }
-func (r response[T]) Total() *int64 { return r.Meta.V.Total.Value() }
+func (r response[T]) Total() *int64         { return r.Meta.Total.Value() }
+func (r response[T]) RecordsPath() []string { return []string{"results"} }
 
 // Check refuses a response without results: the docs always send them,
 // [] for no users. meta.total may be missing (undocumented), not wrong.
 func (r response[T]) Check() error {
-	return errors.Join(r.Results.Required("results"), r.Meta.Optional("meta"),
-		r.Meta.V.Total.Optional("meta.total"), httpsource.CheckCount("meta.total", r.Total()))
+	if r.Results == nil {
+		return errors.New("the response has no results")
+	}
+	return errors.Join(r.Meta.Total.Optional("meta.total"), httpsource.CheckCount("meta.total", r.Total()))
 }
 
 // record is one user as the API sends it. Pointers tell null and absent

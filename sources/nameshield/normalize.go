@@ -14,26 +14,30 @@ import (
 // response is the UserSearchResult envelope; T is record on the hot path,
 // or json.RawMessage when the job keeps each record's raw JSON.
 type response[T any] struct {
-	Data httpsource.Member[data[T]] `json:"data"`
+	Data struct {
+		Total   httpsource.Member[int64] `json:"total"`
+		Results *[]T                     `json:"results"` // nil: absent or null
+	} `json:"data"`
 }
 
-type data[T any] struct {
-	Total   httpsource.Member[int64] `json:"total"`
-	Results httpsource.Member[[]T]   `json:"results"`
+func (r response[T]) Records() []T {
+	if r.Data.Results == nil {
+		return nil
+	}
+	return *r.Data.Results
 }
 
-func (r response[T]) Records() []T  { return r.Data.V.Results.V }
-func (r response[T]) Total() *int64 { return r.Data.V.Total.Value() }
+func (r response[T]) Total() *int64         { return r.Data.Total.Value() }
+func (r response[T]) RecordsPath() []string { return []string{"data", "results"} }
 
 // Check refuses a response without data.results: the docs always send
 // them, [] for no users. data.total may be missing (undocumented), not
 // wrong.
 func (r response[T]) Check() error {
-	if err := r.Data.Required("data"); err != nil {
-		return err
+	if r.Data.Results == nil {
+		return errors.New("the response has no data.results")
 	}
-	return errors.Join(r.Data.V.Results.Required("data.results"), r.Data.V.Total.Optional("data.total"),
-		httpsource.CheckCount("data.total", r.Total()))
+	return errors.Join(r.Data.Total.Optional("data.total"), httpsource.CheckCount("data.total", r.Total()))
 }
 
 // record is one user as the API sends it. Pointers tell null and absent

@@ -105,24 +105,24 @@ func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Pa
 type jsonPage[T any] struct {
 	TotalItems httpsource.Member[int64]
 	TotalPages httpsource.Member[int64]
-	Items      httpsource.Member[[]T]
+	Items      *[]T // nil: absent or null
 }
 
 // decodeJSONPage refuses a page without Items, which the docs always
 // send ([] for no users); the totals may be missing, not sent twice.
 func decodeJSONPage[T any](body []byte) (*jsonPage[T], error) {
-	var resp struct {
-		PagedUsers httpsource.Member[jsonPage[T]]
-	}
-	if err := httpsource.DecodeJSON(body, &resp); err != nil {
+	var resp struct{ PagedUsers *jsonPage[T] }
+	if err := httpsource.DecodeJSON(body, &resp, "PagedUsers", "Items"); err != nil {
 		return nil, err
 	}
-	if err := resp.PagedUsers.Required("PagedUsers"); err != nil {
-		return nil, err
+	p := resp.PagedUsers
+	switch {
+	case p == nil:
+		return nil, errors.New("the response has no PagedUsers")
+	case p.Items == nil:
+		return nil, errors.New("the response has no PagedUsers.Items")
 	}
-	p := &resp.PagedUsers.V
-	return p, errors.Join(p.Items.Required("PagedUsers.Items"),
-		p.TotalItems.Optional("PagedUsers.TotalItems"), p.TotalPages.Optional("PagedUsers.TotalPages"))
+	return p, errors.Join(p.TotalItems.Optional("PagedUsers.TotalItems"), p.TotalPages.Optional("PagedUsers.TotalPages"))
 }
 
 // decodeJSON decodes a GetUsersResult in the JSON form and normalizes its
@@ -134,14 +134,14 @@ func decodeJSON(job httpsource.Job, body []byte) ([]schema.User, totals, error) 
 		if err != nil {
 			return nil, totals{}, err
 		}
-		users, err := httpsource.NormalizeRaw(page.Items.V, norm)
+		users, err := httpsource.NormalizeRaw(*page.Items, norm)
 		return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
 	}
 	page, err := decodeJSONPage[record](body)
 	if err != nil {
 		return nil, totals{}, err
 	}
-	users, err := httpsource.NormalizeRecords(page.Items.V, norm)
+	users, err := httpsource.NormalizeRecords(*page.Items, norm)
 	return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
 }
 
@@ -227,19 +227,16 @@ func xmlItems(paged *element) ([]element, error) {
 // onlyMember is e.member(local), refusing an e with several: the first
 // would win without a word. path names the member in the error.
 func onlyMember(e *element, local, path string) (*element, error) {
-	var first *element
-	n := 0
+	var found *element
 	for i := range e.children {
 		if c := &e.children[i]; c.is(e.name.Space, local) {
-			if n++; first == nil {
-				first = c
+			if found != nil {
+				return nil, fmt.Errorf("%s is sent more than once", path)
 			}
+			found = c
 		}
 	}
-	if n > 1 {
-		return nil, fmt.Errorf("%s is sent %d times", path, n)
-	}
-	return first, nil
+	return found, nil
 }
 
 // xmlRecord reads the members of a RequestorUser element that have a
