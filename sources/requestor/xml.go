@@ -34,6 +34,7 @@ type element struct {
 	name     xml.Name
 	nil      bool
 	text     string // character data of a leaf; dropped once a child appears
+	chars    []byte // text while the element is open: a string += would be quadratic in its pieces
 	children []element
 }
 
@@ -62,7 +63,7 @@ func parseXML(body []byte) (*element, error) {
 				// Only the innermost open element grows, so the pointers to
 				// its ancestors, each the last child of its parent, stay valid.
 				parent := open[len(open)-1]
-				parent.text = ""
+				parent.chars = nil
 				parent.children = append(parent.children, e)
 				open = append(open, &parent.children[len(parent.children)-1])
 			case root != nil:
@@ -73,9 +74,11 @@ func parseXML(body []byte) (*element, error) {
 			}
 		case xml.CharData:
 			if n := len(open); n > 0 && len(open[n-1].children) == 0 {
-				open[n-1].text += string(t)
+				open[n-1].chars = append(open[n-1].chars, t...)
 			}
 		case xml.EndElement:
+			closed := open[len(open)-1]
+			closed.text, closed.chars = string(closed.chars), nil
 			open = open[:len(open)-1] // the decoder has matched it with its start
 		}
 	}
