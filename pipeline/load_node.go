@@ -77,6 +77,10 @@ func joinPath(parent, child string) string {
 		return parent
 	case strings.HasPrefix(child, "["):
 		return parent + child
+	case strings.ContainsAny(child, "\r\n"):
+		// A quoted YAML key may hold a line break: quoted, it keeps its
+		// problem on one line.
+		return parent + "." + strconv.Quote(child)
 	}
 	return parent + "." + child
 }
