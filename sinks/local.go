@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // tempMarker is in the name of every file still being written, between
@@ -138,6 +139,45 @@ func (s *LocalStore) List(ctx context.Context, prefix string) ([]string, error) 
 		keys = append(keys, path.Join(prefix, e.Name()))
 	}
 	return keys, nil
+}
+
+// RemoveTemporary removes the temporary files directly under the folder
+// prefix last written before before: what writes left that were never
+// committed or discarded, because their process was killed. Temporary
+// files written since are left alone, as they may be another writer's in
+// progress.
+func (s *LocalStore) RemoveTemporary(ctx context.Context, prefix string, before time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sinks: remove temporary files under %s: %w", prefix, err)
+	}
+	dir, err := s.path(prefix)
+	if err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sinks: remove temporary files under %s: %w", prefix, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if e.IsDir() || !isTempName(e.Name()) {
+			continue
+		}
+		info, err := e.Info()
+		if err == nil && !info.ModTime().Before(before) {
+			continue
+		}
+		if err == nil {
+			err = os.Remove(filepath.Join(dir, e.Name()))
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // not there: committed or discarded meanwhile
+			errs = append(errs, fmt.Errorf("sinks: remove temporary file %s: %w", path.Join(prefix, e.Name()), err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func isTempName(name string) bool {

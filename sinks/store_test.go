@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -376,5 +377,67 @@ func TestLocalStoreURI(t *testing.T) {
 	rel := NewLocalStore("out")
 	if got := rel.URI("k"); got != "file://"+filepath.ToSlash(root)+"/out/k" {
 		t.Errorf("relative root: URI = %s", got)
+	}
+}
+
+// TestLocalStoreRemoveTemporary: a rerun clears what a killed process's
+// writes left in a folder, and nothing else: not a write still in
+// progress, not a committed file, not other folders.
+func TestLocalStoreRemoveTemporary(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	s := NewLocalStore(root)
+
+	for _, key := range []string{"job/users.csv", "job/.hidden", "job/sub/x", "other/y"} {
+		obj, err := s.Create(ctx, key, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := obj.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a killed process leaves: temporary files no one will close.
+	hour := time.Now().Add(-time.Hour)
+	for _, key := range []string{"job/users.jsonl", "job/users.parquet", "job/sub/users.csv", "other/users.csv"} {
+		if _, err := s.Create(ctx, key, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range filesUnder(t, root) {
+		if strings.Contains(f, tempMarker) {
+			if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(f)), hour, hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	inFlight, err := s.Create(ctx, "job/users-00002.jsonl", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s.RemoveTemporary(ctx, "job", time.Now().Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var temps []string
+	for _, f := range filesUnder(t, root) {
+		if strings.Contains(f, tempMarker) {
+			temps = append(temps, f)
+		} else if f != "job/users.csv" && f != "job/.hidden" && f != "job/sub/x" && f != "other/y" {
+			t.Errorf("unexpected file %s", f)
+		}
+	}
+	if len(temps) != 3 || !strings.HasPrefix(temps[0], "job/.users-00002.jsonl.tmp-") ||
+		!strings.HasPrefix(temps[1], "job/sub/.users.csv.tmp-") || !strings.HasPrefix(temps[2], "other/.users.csv.tmp-") {
+		t.Errorf("temporary files left: %v; want the write in progress and those of other folders", temps)
+	}
+	if keys, _ := s.List(ctx, "job"); !reflect.DeepEqual(keys, []string{"job/.hidden", "job/users.csv"}) {
+		t.Errorf("List(job) = %v", keys)
+	}
+	if err := inFlight.Close(); err != nil {
+		t.Errorf("the write in progress cannot commit: %v", err)
+	}
+	if err := s.RemoveTemporary(ctx, "missing", time.Now()); err != nil {
+		t.Errorf("a missing folder: %v", err)
 	}
 }
