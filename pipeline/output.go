@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -74,6 +75,13 @@ func (r *runner) storeFor(ctx context.Context, o Output) (sinks.Store, error) {
 	return s, nil
 }
 
+// temporaryRemover is a store whose writes can leave temporary files
+// behind when their process is killed: LocalStore. (An S3 upload a killed
+// process leaves is no object; the bucket's lifecycle rule clears it.)
+type temporaryRemover interface {
+	RemoveTemporary(ctx context.Context, prefix string, before time.Time) error
+}
+
 // jobOutput is one job's data files: a writer per format, all committed
 // together only once every one of them is complete.
 type jobOutput struct {
@@ -85,10 +93,11 @@ type jobOutput struct {
 	formats   []sinks.Format
 	writers   []*sinks.Writer // opened on the first page, when the total is known
 	committed bool
+	started   time.Time // by the wall clock, which stamps files, not the run's
 }
 
 func newJobOutput(ctx context.Context, store sinks.Store, dir string, cfg Output) (*jobOutput, error) {
-	o := &jobOutput{ctx: ctx, store: store, dir: dir, cfg: cfg, schema: schema.V1(cfg.IncludeRaw)}
+	o := &jobOutput{ctx: ctx, store: store, dir: dir, cfg: cfg, schema: schema.V1(cfg.IncludeRaw), started: time.Now()}
 	for _, name := range cfg.Formats {
 		f, err := sinks.NewFormat(name, sinks.FormatOptions{
 			ParquetCompression: cfg.Compression.Parquet,
@@ -150,13 +159,23 @@ func (o *jobOutput) each(fn func(*sinks.Writer) error) error {
 	return g.Wait()
 }
 
-// commit publishes every data file, after taking down the previous run's
-// _SUCCESS (a rerun with the same run id) so that no reader trusts a mix of
-// old and new files, and removes data files of that run this one did not
-// write again.
+// commit publishes every data file. Its order keeps a folder trustworthy
+// wherever a run is killed, a rerun with the same run id over a committed
+// folder included: a manifest in the folder always describes the data
+// files beside it, and _SUCCESS always has a manifest beside it.
+//
+//  1. Take down the previous run's _SUCCESS, then its manifest, before
+//     any data file changes.
+//  2. Commit the data files, each one atomically (a rename, a completed
+//     upload), replacing the previous run's at the same names.
+//  3. Remove the previous run's data files this run did not write again,
+//     and temporary files a killed run left.
+//  4. writeMarkers: the new manifest, then _SUCCESS.
 func (o *jobOutput) commit(ctx context.Context) ([]sinks.FileInfo, error) {
-	if err := o.store.Remove(ctx, path.Join(o.dir, SuccessName)); err != nil {
-		return nil, fmt.Errorf("remove the previous %s: %w", SuccessName, err)
+	for _, name := range []string{SuccessName, ManifestName} {
+		if err := o.store.Remove(ctx, path.Join(o.dir, name)); err != nil {
+			return nil, fmt.Errorf("remove the previous %s: %w", name, err)
+		}
 	}
 	var files []sinks.FileInfo
 	for _, w := range o.writers {
@@ -182,7 +201,15 @@ func (o *jobOutput) uncommit(ctx context.Context, files []sinks.FileInfo) error 
 	return errors.Join(errs...)
 }
 
+// removeStale removes what earlier runs left in the folder that this run
+// did not write: data files, and temporary files of writes killed before
+// they finished. By now none of this job's own writes is in flight there.
 func (o *jobOutput) removeStale(ctx context.Context, files []sinks.FileInfo) error {
+	if t, ok := o.store.(temporaryRemover); ok {
+		if err := t.RemoveTemporary(ctx, o.dir, o.started); err != nil {
+			return err
+		}
+	}
 	keep := map[string]bool{}
 	for _, f := range files {
 		keep[f.Path] = true
