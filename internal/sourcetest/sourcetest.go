@@ -231,3 +231,16 @@ func CheckPages(t testing.TB, pages []httpsource.Page, wantPages int, total int6
 	}
 	return all
 }
+
+// SimBody has h, a provider's simulator, answer req in process and
+// returns the body of its answer, a response as the API sends it; a
+// status other than 200 fails the test.
+func SimBody(tb testing.TB, h http.Handler, req *http.Request) []byte {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("simulator: HTTP %d: %s", rec.Code, rec.Body)
+	}
+	return rec.Body.Bytes()
+}

@@ -44,3 +44,27 @@ func TestTimeProblems(t *testing.T) {
 		t.Errorf("problems\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestArrayLen(t *testing.T) {
+	tests := []struct {
+		body string
+		path []any
+		n    int
+		ok   bool
+	}{
+		{`[1, 2]`, nil, 2, true},
+		{`{"data": [1, 2, 3]}`, []any{"data"}, 3, true},
+		{`{"DATA": []}`, []any{"data"}, 0, true},
+		{`{"reſults": [{}]}`, []any{"results"}, 1, true},
+		{`{"items": [{"data": {"users": [1]}}]}`, []any{"items", 0, "data", "users"}, 1, true},
+		{`{"items": []}`, []any{"items", 0, "data"}, 0, false},
+		{`{"data": {}}`, []any{"data"}, 0, false},
+		{`{"data": [1e400]}`, []any{"data"}, 1, true},
+		{`{"data": [1]`, []any{"data"}, 0, false},
+	}
+	for _, tt := range tests {
+		if n, ok := ArrayLen([]byte(tt.body), tt.path...); n != tt.n || ok != tt.ok {
+			t.Errorf("%s %v: %d %v, want %d %v", tt.body, tt.path, n, ok, tt.n, tt.ok)
+		}
+	}
+}

@@ -1,11 +1,10 @@
 package mctime
 
 import (
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
@@ -52,13 +51,11 @@ func TestWrongShapes(t *testing.T) {
 		{"email a number", `{"items": [{"data": {"users": [{"id": "a", "email": 1}]}}]}`, "email"},
 		{"trailing data", `{"items": []}]`, "invalid character"},
 	}
+	decode := func(body []byte, raw bool) (httpsource.Page, error) {
+		return decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, body, 0, true)
+	}
 	for _, tt := range tests {
-		for _, raw := range []bool{false, true} {
-			page, err := decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, []byte(tt.body), 0, true)
-			if err == nil || !strings.Contains(err.Error(), tt.want) || len(err.Error()) > 1000 {
-				t.Errorf("%s (raw %v): page of %d users, error %.2000v; want %q", tt.name, raw, len(page.Users), err, tt.want)
-			}
-		}
+		sourcetest.CheckWrongShape(t, tt.name, tt.body, tt.want, 1000, decode)
 	}
 }
 
@@ -76,9 +73,7 @@ func TestEmptyPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		page, err := decodePage(httpsource.Job{}, []byte(tt.body), tt.index, true)
-		if err != nil || len(page.Users) != 0 || page.Pages != tt.pages || !page.Last {
-			t.Errorf("%s: %+v, %v", tt.name, page, err)
-		}
+		sourcetest.CheckEmptyPage(t, tt.name, page, err, tt.pages)
 	}
 }
 
@@ -87,32 +82,8 @@ func TestEmptyPages(t *testing.T) {
 func TestHugeName(t *testing.T) {
 	name := strings.Repeat("é", 5<<20)
 	body := []byte(`{"items": [{"data": {"users": [{"id": "a", "firstName": "` + name + `"}], "page": "1", "pageSize": "1"}}], "valid": true}`)
-	for _, raw := range []bool{false, true} {
-		page, err := decodeBounded(t, body, func() (httpsource.Page, error) {
+	sourcetest.CheckHugeName(t, "", body, 8, name, func(u schema.User) schema.Null[string] { return u.FirstName },
+		func(raw bool) (httpsource.Page, error) {
 			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, true)
 		})
-		if err != nil || len(page.Users) != 1 || page.Users[0].FirstName != schema.Some(name) {
-			t.Errorf("raw %v: %d users, error %v", raw, len(page.Users), err)
-		}
-	}
-}
-
-// decodeBounded runs decode and fails the test if it allocates more than
-// a few times the body or takes seconds: a decoder that is quadratic in
-// some value would take minutes on a 10 MB one.
-func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	t0 := time.Now()
-	page, err := decode()
-	took := time.Since(t0)
-	runtime.ReadMemStats(&after)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
-		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
-	}
-	if took > 20*time.Second {
-		t.Errorf("decoding %d bytes took %v", len(body), took)
-	}
-	return page, err
 }

@@ -1,11 +1,10 @@
 package medipim
 
 import (
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
@@ -51,13 +50,11 @@ func TestWrongShapes(t *testing.T) {
 		{"createdAt a date", `{"results": [{"id": 1, "meta": {"createdAt": "2024-01-01"}}]}`, "createdAt"},
 		{"trailing data", `{"results": []} {"results": []}`, "invalid character"},
 	}
+	decode := func(body []byte, raw bool) (httpsource.Page, error) {
+		return decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, body, 0, 10)
+	}
 	for _, tt := range tests {
-		for _, raw := range []bool{false, true} {
-			page, err := decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, []byte(tt.body), 0, 10)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("%s (raw %v): page of %d users, error %v; want %q", tt.name, raw, len(page.Users), err, tt.want)
-			}
-		}
+		sourcetest.CheckWrongShape(t, tt.name, tt.body, tt.want, 0, decode)
 	}
 }
 
@@ -73,9 +70,7 @@ func TestEmptyPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		page, err := decodePage(httpsource.Job{}, []byte(tt.body), tt.index, 10)
-		if err != nil || len(page.Users) != 0 || page.Pages != schema.Some(tt.pages) || !page.Last {
-			t.Errorf("%s: %+v, %v", tt.name, page, err)
-		}
+		sourcetest.CheckEmptyPage(t, tt.name, page, err, schema.Some(tt.pages))
 	}
 }
 
@@ -84,32 +79,8 @@ func TestEmptyPages(t *testing.T) {
 func TestHugeName(t *testing.T) {
 	name := strings.Repeat("é", 5<<20)
 	body := []byte(`{"meta": {"total": 1}, "results": [{"id": 1, "name": "` + name + `"}]}`)
-	for _, raw := range []bool{false, true} {
-		page, err := decodeBounded(t, body, func() (httpsource.Page, error) {
+	sourcetest.CheckHugeName(t, "", body, 8, name, func(u schema.User) schema.Null[string] { return u.FullName },
+		func(raw bool) (httpsource.Page, error) {
 			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, 10)
 		})
-		if err != nil || len(page.Users) != 1 || page.Users[0].FullName != schema.Some(name) {
-			t.Errorf("raw %v: %d users, error %v", raw, len(page.Users), err)
-		}
-	}
-}
-
-// decodeBounded runs decode and fails the test if it allocates more than
-// a few times the body or takes seconds: a decoder that is quadratic in
-// some value would take minutes on a 10 MB one.
-func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	t0 := time.Now()
-	page, err := decode()
-	took := time.Since(t0)
-	runtime.ReadMemStats(&after)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
-		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
-	}
-	if took > 20*time.Second {
-		t.Errorf("decoding %d bytes took %v", len(body), took)
-	}
-	return page, err
 }

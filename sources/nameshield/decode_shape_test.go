@@ -1,11 +1,10 @@
 package nameshield
 
 import (
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
@@ -47,13 +46,11 @@ func TestWrongShapes(t *testing.T) {
 		{"created_at a number", `{"data": {"results": [{"id": "a", "created_at": 1672531200}]}}`, "created_at"},
 		{"trailing data", `{"data": {"results": []}}]`, "invalid character"},
 	}
+	decode := func(body []byte, raw bool) (httpsource.Page, error) {
+		return decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, body, 0, 10)
+	}
 	for _, tt := range tests {
-		for _, raw := range []bool{false, true} {
-			page, err := decodePage(httpsource.Job{Name: "j", IncludeRaw: raw}, []byte(tt.body), 0, 10)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("%s (raw %v): page of %d users, error %v; want %q", tt.name, raw, len(page.Users), err, tt.want)
-			}
-		}
+		sourcetest.CheckWrongShape(t, tt.name, tt.body, tt.want, 0, decode)
 	}
 }
 
@@ -69,9 +66,7 @@ func TestEmptyPages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		page, err := decodePage(httpsource.Job{}, []byte(tt.body), tt.index, 10)
-		if err != nil || len(page.Users) != 0 || page.Pages != schema.Some(tt.pages) || !page.Last {
-			t.Errorf("%s: %+v, %v", tt.name, page, err)
-		}
+		sourcetest.CheckEmptyPage(t, tt.name, page, err, schema.Some(tt.pages))
 	}
 }
 
@@ -80,32 +75,8 @@ func TestEmptyPages(t *testing.T) {
 func TestHugeName(t *testing.T) {
 	name := strings.Repeat("é", 5<<20)
 	body := []byte(`{"data": {"total": 1, "results": [{"id": "a", "firstname": "` + name + `", "lastname": "Doe"}]}}`)
-	for _, raw := range []bool{false, true} {
-		page, err := decodeBounded(t, body, func() (httpsource.Page, error) {
+	sourcetest.CheckHugeName(t, "", body, 8, name, func(u schema.User) schema.Null[string] { return u.FirstName },
+		func(raw bool) (httpsource.Page, error) {
 			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, 10)
 		})
-		if err != nil || len(page.Users) != 1 || page.Users[0].FirstName != schema.Some(name) {
-			t.Errorf("raw %v: %d users, error %v", raw, len(page.Users), err)
-		}
-	}
-}
-
-// decodeBounded runs decode and fails the test if it allocates more than
-// a few times the body or takes seconds: a decoder that is quadratic in
-// some value would take minutes on a 10 MB one.
-func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	t0 := time.Now()
-	page, err := decode()
-	took := time.Since(t0)
-	runtime.ReadMemStats(&after)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8*uint64(len(body)) {
-		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
-	}
-	if took > 20*time.Second {
-		t.Errorf("decoding %d bytes took %v", len(body), took)
-	}
-	return page, err
 }

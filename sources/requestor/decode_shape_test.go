@@ -1,11 +1,10 @@
 package requestor
 
 import (
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
@@ -86,13 +85,9 @@ func TestWrongShapes(t *testing.T) {
 			"results[0]: record has no UserProviderKey"},
 	}
 	for _, tt := range tests {
-		for _, raw := range []bool{false, true} {
-			job := httpsource.Job{Name: "j", WireFormat: tt.form, IncludeRaw: raw}
-			page, err := decodePage(job, []byte(tt.body), 0, 10)
-			if err == nil || !strings.Contains(err.Error(), tt.want) || len(err.Error()) > 1000 {
-				t.Errorf("%s %s (raw %v): page of %d users, error %.2000v; want %q", tt.form, tt.name, raw, len(page.Users), err, tt.want)
-			}
-		}
+		sourcetest.CheckWrongShape(t, tt.form+" "+tt.name, tt.body, tt.want, 1000, func(body []byte, raw bool) (httpsource.Page, error) {
+			return decodePage(httpsource.Job{Name: "j", WireFormat: tt.form, IncludeRaw: raw}, body, 0, 10)
+		})
 	}
 }
 
@@ -124,35 +119,12 @@ func TestHugeName(t *testing.T) {
 		WireJSON: jsonPageOf(`"UserProviderKey": "a", "FirstName": "` + name + `"`),
 		WireXML:  xmlPageOf(`<d3p1:FirstName>` + strings.ReplaceAll(name, "&", "&amp;") + `</d3p1:FirstName><d3p1:UserProviderKey>a</d3p1:UserProviderKey>`),
 	}
+	// The XML form's raw JSON of a long text takes about 12 times the body
+	// (appendJSON): DecodeBounded allows it 16.
 	for form, body := range bodies {
-		for _, raw := range []bool{false, true} {
-			page, err := decodeBounded(t, []byte(body), func() (httpsource.Page, error) {
+		sourcetest.CheckHugeName(t, form, []byte(body), 16, name, func(u schema.User) schema.Null[string] { return u.FirstName },
+			func(raw bool) (httpsource.Page, error) {
 				return decodePage(httpsource.Job{WireFormat: form, IncludeRaw: raw}, []byte(body), 0, 10)
 			})
-			if err != nil || len(page.Users) != 1 || page.Users[0].FirstName != schema.Some(name) {
-				t.Errorf("%s, raw %v: %d users, error %v", form, raw, len(page.Users), err)
-			}
-		}
 	}
-}
-
-// decodeBounded runs decode and fails the test if it allocates more than
-// a few times the body or takes seconds: a decoder that is quadratic in
-// some value would take minutes on a 10 MB one. The XML form's raw JSON
-// of a long text takes about 12 times the body (appendJSON).
-func decodeBounded(t *testing.T, body []byte, decode func() (httpsource.Page, error)) (httpsource.Page, error) {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	t0 := time.Now()
-	page, err := decode()
-	took := time.Since(t0)
-	runtime.ReadMemStats(&after)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*uint64(len(body)) {
-		t.Errorf("decoding %d bytes allocated %d", len(body), alloc)
-	}
-	if took > 20*time.Second {
-		t.Errorf("decoding %d bytes took %v", len(body), took)
-	}
-	return page, err
 }

@@ -8,9 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/simdata"
 )
@@ -35,12 +35,7 @@ func simBody(tb testing.TB, people *simdata.People, form string, index, size int
 	req := httptest.NewRequest(http.MethodPost, Endpoint, bytes.NewReader(body))
 	req.Header.Set("Content-Type", mediaType)
 	req.Header.Set("Accept", mediaType)
-	rec := httptest.NewRecorder()
-	Simulator(people).ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK {
-		tb.Fatalf("simulator: HTTP %d: %s", rec.Code, rec.Body)
-	}
-	return rec.Body.Bytes()
+	return sourcetest.SimBody(tb, Simulator(people), req)
 }
 
 // addSeeds adds the docs' example and simulated pages in form, then
@@ -69,7 +64,7 @@ func fuzzDecode(t *testing.T, form string, body []byte, index, pageSize uint16, 
 	plain, errPlain := decodePage(job, body, int(index), size)
 	job.IncludeRaw = true
 	raw, errRaw := decodePage(job, body, int(index), size)
-	checkDecoded(t, oracle, int(index), size, plain, raw, errPlain, errRaw)
+	sourcetest.CheckDecodedBy(t, oracle, int(index), size, plain, raw, errPlain, errRaw)
 }
 
 // FuzzDecodePageJSON feeds arbitrary bodies to the decoder of the JSON
@@ -85,7 +80,7 @@ func FuzzDecodePageJSON(f *testing.F) {
 		`{"PagedUsers": {"Items": [{"UserProviderKey": "a", "Language": 7, "Phones": ["1"], "LastUpdatedUtc": "2023-05-01T10:20:30.1234567Z"}]}}`,
 	})
 	f.Fuzz(func(t *testing.T, body []byte, index, pageSize uint16) {
-		fuzzDecode(t, WireJSON, body, index, pageSize, func() (int, bool) { return arrayLen(body, "PagedUsers", "Items") })
+		fuzzDecode(t, WireJSON, body, index, pageSize, func() (int, bool) { return sourcetest.ArrayLen(body, "PagedUsers", "Items") })
 	})
 }
 
@@ -128,91 +123,4 @@ func xmlUsers(body []byte) (int, bool) {
 		return 0, false
 	}
 	return len(r.Paged[0].Items[0].Users), true
-}
-
-// checkDecoded checks what every decoded page must satisfy: the plain
-// and include_raw decodings agree; an error says something; a page's
-// users are exactly the records oracle finds in the body (ok false: it
-// finds no list of records), each with an id; and its paging adds up.
-func checkDecoded(t *testing.T, oracle func() (int, bool), index, size int, plain, raw httpsource.Page, errPlain, errRaw error) {
-	t.Helper()
-	if (errPlain == nil) != (errRaw == nil) {
-		t.Fatalf("plain and raw decodings disagree:\nplain: %v\nraw:   %v", errPlain, errRaw)
-	}
-	if errPlain != nil {
-		if errPlain.Error() == "" || errRaw.Error() == "" {
-			t.Fatal("an empty error message")
-		}
-		return
-	}
-	if n, ok := oracle(); !ok || n != len(plain.Users) {
-		t.Fatalf("%d users from a body that holds %d records (a list of them: %v)", len(plain.Users), n, ok)
-	}
-	if len(raw.Users) != len(plain.Users) || raw.Total != plain.Total || raw.Pages != plain.Pages || raw.Last != plain.Last {
-		t.Fatalf("plain and raw pages differ: %d users, %v %v %v; raw %d users, %v %v %v",
-			len(plain.Users), plain.Total, plain.Pages, plain.Last, len(raw.Users), raw.Total, raw.Pages, raw.Last)
-	}
-	for i, u := range plain.Users {
-		if u.ID == "" || u.ID != raw.Users[i].ID {
-			t.Fatalf("user %d: id %q, raw id %q", i, u.ID, raw.Users[i].ID)
-		}
-		if u.Raw != nil || !json.Valid(raw.Users[i].Raw) {
-			t.Fatalf("user %s: raw %q, include_raw raw %q", u.ID, u.Raw, raw.Users[i].Raw)
-		}
-	}
-	if p := plain.Pages; p.Valid && (p.V < 1 || plain.Last != (index+1 >= p.V)) {
-		t.Fatalf("page %d of %d pages, last %v", index, p.V, plain.Last)
-	}
-	if tot := plain.Total; tot.Valid {
-		need := tot.V / int64(size)
-		if tot.V%int64(size) != 0 {
-			need++
-		}
-		if tot.V < 0 || !plain.Pages.Valid || int64(plain.Pages.V) < need {
-			t.Fatalf("total %d in pages of %d, but %v pages", tot.V, size, plain.Pages)
-		}
-	}
-}
-
-// arrayLen decodes body generically and returns the length of the array
-// at path (object keys and array indexes); ok is false when there is none.
-func arrayLen(body []byte, path ...any) (n int, ok bool) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber() // numbers beyond float64 are no reason to fail here
-	var v any
-	if d.Decode(&v) != nil {
-		return 0, false
-	}
-	for _, step := range path {
-		switch s := step.(type) {
-		case string:
-			m, isObj := v.(map[string]any)
-			if !isObj {
-				return 0, false
-			}
-			v = member(m, s)
-		case int:
-			a, isArr := v.([]any)
-			if !isArr || s >= len(a) {
-				return 0, false
-			}
-			v = a[s]
-		}
-	}
-	a, ok := v.([]any)
-	return len(a), ok
-}
-
-// member finds a key as encoding/json does: the exact name, else one
-// equal under case folding ("DATA", "reſults").
-func member(m map[string]any, name string) any {
-	if v, ok := m[name]; ok {
-		return v
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
 }
