@@ -308,7 +308,7 @@ func (k *killer) run() {
 		case "time": // anywhere in the run
 			delay = time.Duration(k.rng.Int64N(int64(k.duration)))
 		case "commit": // a little after the job's commit began
-			delay = time.Duration(k.rng.Int64N(int64(30 * time.Millisecond)))
+			delay = time.Duration(k.rng.Int64N(int64(3 * time.Millisecond))) // a local commit takes a few fsyncs
 		}
 		what := fmt.Sprintf("point %d (%s, kill on %s", point, folder, trigger)
 		if trigger != "time" {
