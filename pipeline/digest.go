@@ -7,22 +7,22 @@ import (
 	"github.com/saas-export/export/schema"
 )
 
-// digestSeed is fixed for the process: two reads of one job are compared
-// by their digests, so they must hash alike. It is not persisted.
-var digestSeed = maphash.MakeSeed()
-
-// idDigest sums up a set of user ids, in any order, in 24 bytes: two reads
-// that hold the same ids have equal digests. Sets are what is compared
-// (drift checking has already refused duplicates), so a sum and a xor of
-// 64-bit hashes tell two sets apart short of a collision in both.
+// idDigest sums up a set of user ids, in any order, in a few words: two
+// digests with the same seed are equal when their reads hold the same ids.
+// Sets are what is compared (drift checking has already refused
+// duplicates), so a sum and a xor of 64-bit hashes tell two sets apart
+// short of a collision in both.
 type idDigest struct {
+	seed     maphash.Seed
 	count    int64
 	sum, xor uint64
 }
 
+func newIDDigest(seed maphash.Seed) idDigest { return idDigest{seed: seed} }
+
 func (d *idDigest) add(users []schema.User) {
 	for i := range users {
-		h := maphash.String(digestSeed, users[i].ID)
+		h := maphash.String(d.seed, users[i].ID)
 		d.count++
 		d.sum += h
 		d.xor ^= h

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"path"
 	"strings"
@@ -154,7 +155,8 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 		return nil, nil, err
 	}
 	var total schema.Null[int64]
-	var written idDigest
+	seed := maphash.MakeSeed() // the confirming read hashes alike
+	written := newIDDigest(seed)
 	m.Records, m.SourceTotal = 0, nil
 	err = src.Fetch(ctx, func(p httpsource.Page) error {
 		total = p.Total // the latest page's word is final (a Sequence's totals grow)
@@ -187,7 +189,7 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	if !job.Drift.Confirm {
 		return out, nil, nil
 	}
-	var confirmed idDigest
+	confirmed := newIDDigest(seed)
 	if err := src.Fetch(ctx, func(p httpsource.Page) error { confirmed.add(p.Users); return nil }); err != nil {
 		drift, err := asDrift(err)
 		return out, drift, err
