@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
@@ -21,24 +22,39 @@ import (
 type Client struct {
 	cfg     ClientConfig
 	http    *http.Client
+	sent    *atomic.Int64 // requests sent, retries and redirects included
+	retries atomic.Int64  // waits before sending a request again
 	log     *slog.Logger
 	redact  *strings.Replacer
 	authErr error
 }
 
+// Stats is what a client has sent so far.
+type Stats struct {
+	Requests int64 // HTTP requests sent, retries and redirects included
+	Retries  int64 // requests sent again after a failed attempt
+}
+
+// Stats returns the requests sent so far.
+func (c *Client) Stats() Stats {
+	return Stats{Requests: c.sent.Load(), Retries: c.retries.Load()}
+}
+
 // NewClient returns a client for one job.
 func NewClient(cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
+	transport := &attemptTransport{
+		base:    cfg.Transport,
+		limiter: newLimiter(cfg.Rate),
+		timeout: cfg.Timeout,
+	}
 	return &Client{
 		cfg: cfg,
 		http: &http.Client{
-			Transport: &attemptTransport{
-				base:    cfg.Transport,
-				limiter: newLimiter(cfg.Rate),
-				timeout: cfg.Timeout,
-			},
+			Transport:     transport,
 			CheckRedirect: sameOriginRedirects,
 		},
+		sent:    &transport.sent,
 		log:     cfg.Logger,
 		redact:  cfg.Auth.redactor(),
 		authErr: cfg.Auth.check(),

@@ -1,6 +1,7 @@
 package httpsource
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -25,6 +26,12 @@ type Provider struct {
 	// NoTotal says the API reports no user count, so a deletion behind the
 	// cursor changes nothing a single read can see.
 	NoTotal bool
+	// Incremental is how the API narrows a listing to recent changes;
+	// IncrementalNone refuses incremental jobs.
+	Incremental Incremental
+	// IncrementalNote says, for the README and `export providers`, what an
+	// incremental run of this provider can and cannot see (deletions).
+	IncrementalNote string
 	// WireFormats lists the encodings a job may choose with wire_format,
 	// the default first; empty when the API speaks only one.
 	WireFormats []string
@@ -34,6 +41,10 @@ type Provider struct {
 	CheckConfig func(job Job) []Problem
 	// New builds the job's source on a configured client.
 	New func(job Job, client *Client) (Source, error)
+	// Probe estimates one read of the job's listing with at most 3 small
+	// requests (one per listing, for a provider that reads several), for
+	// `export plan`.
+	Probe func(ctx context.Context, job Job, client *Client) (Estimate, error)
 	// Simulator serves the provider's endpoint in its wire format from
 	// generated people; it matches on the endpoint path's suffix, so it
 	// can be mounted under any prefix.

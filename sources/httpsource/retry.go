@@ -63,6 +63,7 @@ func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 // backoff runs once before each retry, so it is also where retries are
 // logged.
 func (c *call) backoff(floor, ceiling time.Duration, retry int, resp *http.Response) time.Duration {
+	c.client.retries.Add(1)
 	wait := retryWait(floor, ceiling, retry, resp, time.Now())
 	attrs := []any{
 		"job", c.client.cfg.Job, "provider", c.client.cfg.Provider, "page", c.req.Page,

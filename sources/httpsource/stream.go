@@ -2,6 +2,7 @@ package httpsource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
@@ -10,6 +11,9 @@ import (
 // maxPages bounds one listing, so that an API that never says "last" (or
 // reports an absurd page count) fails the job instead of running forever.
 const maxPages = 1_000_000
+
+// errListingEnded cancels the fetches of pages after a Last one.
+var errListingEnded = errors.New("the listing ended before its last page")
 
 // Stream fetches every page of p and hands them to emit in page order,
 // checked for drift: it is a Sequence of one listing.
@@ -61,8 +65,13 @@ func streamSequential(ctx context.Context, p Pager, first Page, limit int, emit 
 // streamWindow fetches pages 1..Pages-1 concurrently and emits them in
 // order. The emitting goroutine also starts the fetches, so the window only
 // slides when a page has been emitted.
+//
+// A page that is Last ends the listing there, however many pages it
+// reported: fetches of later pages still in flight are cancelled.
 func streamWindow(ctx context.Context, p Pager, first Page, window int, emit func(Page) error) error {
-	g, gctx := errgroup.WithContext(ctx)
+	stop, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	g, gctx := errgroup.WithContext(stop)
 	n := first.Pages.V
 	var pending []chan Page // in page order, from the next page to emit
 	started := 1
@@ -75,6 +84,9 @@ func streamWindow(ctx context.Context, p Pager, first Page, window int, emit fun
 			g.Go(func() error {
 				page, err := p.FetchPage(gctx, index)
 				if err != nil {
+					if context.Cause(stop) == errListingEnded {
+						return nil // a page not needed after all
+					}
 					return err
 				}
 				done <- page
@@ -85,7 +97,8 @@ func streamWindow(ctx context.Context, p Pager, first Page, window int, emit fun
 	g.Go(func() error {
 		// Page 0 takes the window's first slot.
 		startUpTo(window)
-		if err := emit(first); err != nil {
+		if err := emit(first); err != nil || first.Last {
+			cancel(errListingEnded)
 			return err
 		}
 		for index := 1; index < n; index++ {
@@ -95,7 +108,9 @@ func streamWindow(ctx context.Context, p Pager, first Page, window int, emit fun
 				return err
 			}
 			pending = pending[1:]
-			if err := emit(page); err != nil {
+			last := page.Last // before emit, which may change the page
+			if err := emit(page); err != nil || last {
+				cancel(errListingEnded)
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
@@ -32,6 +33,7 @@ type attemptTransport struct {
 	base    http.RoundTripper
 	limiter *rate.Limiter
 	timeout time.Duration
+	sent    atomic.Int64
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -43,6 +45,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, &permanentError{fmt.Errorf("waiting for the rate limit: %w", err)}
 	}
+	t.sent.Add(1)
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))

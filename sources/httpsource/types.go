@@ -30,7 +30,9 @@ type Page struct {
 	// Pages is the number of pages the listing holds, when known; it lets
 	// the fetcher request the remaining pages concurrently.
 	Pages schema.Null[int]
-	// Last is set when the API says this is the final page.
+	// Last is set when the API says this is the final page, or when the
+	// read needs no more of the listing (a listing sorted newest first has
+	// passed an incremental window): no later page is emitted.
 	Last bool
 }
 
@@ -120,6 +122,43 @@ type Job struct {
 	IncludeRaw  bool           // keep each record as JSON in User.Raw
 	WireFormat  string         // one of the provider's WireFormats; "" when it has no choice
 	ExtractedAt time.Time      // the run's clock, for fields derived from "now"
+	// UpdatedSince, for an incremental run, is the start of its window:
+	// only users updated at or after it are needed, and a provider narrows
+	// its listing to them as its API allows (see Incremental). The pipeline
+	// filters what comes back, so a provider may return more. nil: all.
+	UpdatedSince *time.Time
+}
+
+// Incremental is how a provider's API narrows a listing to the users
+// updated since a time.
+type Incremental string
+
+// The ways an API narrows a listing to recent changes.
+const (
+	// IncrementalNone: the API reports no update time; incremental jobs
+	// are refused.
+	IncrementalNone Incremental = ""
+	// IncrementalFilter: a server-side filter on the update time.
+	IncrementalFilter Incremental = "filter"
+	// IncrementalSorted: the listing is sorted newest first and stops at
+	// the first page that reaches past the window (its Page.Last is set).
+	IncrementalSorted Incremental = "sorted"
+	// IncrementalClient: the whole listing is read and filtered here.
+	IncrementalClient Incremental = "client"
+)
+
+// Estimate is what one read of a job's listing will cost, from a count
+// probe: a request or two for the first page of each listing.
+type Estimate struct {
+	// Total is the users the listing holds (within the job's filter and
+	// incremental window), when the API reports it.
+	Total schema.Null[int64]
+	// Pages is the pages one read fetches; Requests the requests it sends,
+	// re-checks of earlier listings included (see Sequence).
+	Pages, Requests int
+	// AtMost says Requests is an upper bound, not an exact count: a
+	// listing sorted newest first stops early.
+	AtMost bool
 }
 
 // Problem is one config mistake found by a provider's check, at a key
