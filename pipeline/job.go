@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"path"
 	"strings"
 	"time"
@@ -56,9 +57,23 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	log.Info("job started")
 	r.opts.Progress.JobStarted(job.Name)
 	res := JobResult{Job: job.Name, Provider: job.Provider, Files: []FileResult{}}
-	m, store, dir, err := r.export(ctx, job, log)
+	var m *Manifest
+	var store sinks.Store
+	var dir string
+	src, client, err := r.openSource(job)
+	if err == nil {
+		m, store, dir, err = r.export(ctx, job, src, log)
+	}
 	r.opts.Progress.JobFinished(job.Name, err)
-	res.Seconds = time.Since(t0).Round(time.Millisecond).Seconds()
+	elapsed := time.Since(t0)
+	res.Seconds = elapsed.Round(time.Millisecond).Seconds()
+	if client != nil {
+		stats := client.Stats()
+		res.Requests, res.Retries = stats.Requests, stats.Retries
+		if elapsed > 0 {
+			res.RequestsPerSecond = math.Round(float64(stats.Requests)/elapsed.Seconds()*100) / 100
+		}
+	}
 	if m != nil {
 		res.Records, res.SourceTotal, res.DriftEvents = m.Records, m.SourceTotal, m.DriftEvents
 	}
@@ -83,15 +98,11 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 
 // export runs source → normalize → sinks for one job and commits the output.
 // It returns the manifest so far even on failure, for the counts.
-func (r *runner) export(ctx context.Context, job Job, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ string, err error) {
+func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ string, err error) {
 	m := &Manifest{
 		Version: 1, Job: job.Name, Provider: job.Provider, RunID: r.runID,
 		StartedAt: r.clock(), SchemaVersion: schema.Version,
 		Incremental: Window{Until: r.extractedAt},
-	}
-	src, err := r.openSource(job)
-	if err != nil {
-		return m, nil, "", err
 	}
 	store, err := r.storeFor(ctx, job.Output)
 	if err != nil {
@@ -212,34 +223,35 @@ func asDrift(err error) (drift, other error) {
 	return nil, err
 }
 
-// openSource builds the job's provider source on its own HTTP client.
-func (r *runner) openSource(job Job) (httpsource.Source, error) {
+// openSource builds the job's provider source on its own HTTP client,
+// which it returns too for its request counts.
+func (r *runner) openSource(job Job) (httpsource.Source, *httpsource.Client, error) {
 	p, ok := sources.Lookup(job.Provider)
 	if !ok {
-		return nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
+		return nil, nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
 	}
 	baseURL := job.BaseURL
 	if baseURL == SimulatorURL {
 		var err error
 		if baseURL, err = r.simulatorURL(p.Name); err != nil {
-			return nil, fmt.Errorf("job %q: %w", job.Name, err)
+			return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
 		}
 	}
 	var ca []byte
 	if job.TLS.CAFile != "" {
 		var err error
 		if ca, err = readCABundle(job.TLS.CAFile); err != nil { // checked at load, but read anew
-			return nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
+			return nil, nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
 		}
 	}
 	// The proxy settings as they are now, not as net/http first read them.
 	proxy, err := httpsource.ProxyFromEnvironment()
 	if err != nil {
-		return nil, fmt.Errorf("job %q: %w", job.Name, err)
+		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
 	transport, err := httpsource.NewTransport(httpsource.TransportConfig{CAPEM: ca, Proxy: proxy})
 	if err != nil {
-		return nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
+		return nil, nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
 	}
 	client := httpsource.NewClient(httpsource.ClientConfig{
 		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
@@ -249,9 +261,9 @@ func (r *runner) openSource(job Job) (httpsource.Source, error) {
 	})
 	src, err := p.New(job.SourceJob(baseURL, r.extractedAt), client)
 	if err != nil {
-		return nil, fmt.Errorf("job %q: %w", job.Name, err)
+		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
-	return src, nil
+	return src, client, nil
 }
 
 // stamp is the part of normalization that belongs to the run, not the

@@ -78,7 +78,15 @@ type JobResult struct {
 	Files       []FileResult `json:"files"`
 	Error       string       `json:"error,omitempty"`
 	DriftEvents int          `json:"drift_events"` // reads thrown away because the listing changed under them
-	Seconds     float64      `json:"seconds"`      // wall time, to the millisecond
+	// Incremental is the window of changes an incremental job's run
+	// covered; nil for a full export.
+	Incremental *Window `json:"incremental"`
+	Requests    int64   `json:"requests"` // HTTP requests sent to the provider, retries included
+	Retries     int64   `json:"retries"`
+	// RequestsPerSecond is the effective request rate: requests over the
+	// job's wall time.
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	Seconds           float64 `json:"seconds"` // wall time, to the millisecond
 }
 
 // FileResult is one committed data file in the summary.
