@@ -2,9 +2,11 @@ package simdata
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func numbers(p *People) []int {
@@ -97,6 +99,7 @@ func TestPopulationConcurrentUse(t *testing.T) {
 			for range 20 {
 				pop.Insert(1)
 				pop.Delete(1)
+				pop.Touch(2, time.Now())
 				snap := pop.Snapshot()
 				for k := range snap.Len() {
 					_ = pop.People().Person(snap.Index(k))
@@ -105,8 +108,8 @@ func TestPopulationConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := pop.Snapshot().Len(); n != 100 || pop.Version() != 160 {
-		t.Errorf("%d present after version %d, want 100 after 160", n, pop.Version())
+	if n := pop.Snapshot().Len(); n != 100 || pop.Version() != 240 {
+		t.Errorf("%d present after version %d, want 100 after 240", n, pop.Version())
 	}
 }
 
@@ -117,5 +120,71 @@ func TestPeopleWithoutPopulation(t *testing.T) {
 	}
 	if got := p.Person(2).Number; got != 999 {
 		t.Errorf("person 2 of 2 has Number %d, want 999", got)
+	}
+}
+
+// TestPopulationTouch checks that Touch changes the UpdatedAt of the people
+// it returns, to the second, and nothing else of anyone.
+func TestPopulationTouch(t *testing.T) {
+	pop := NewPopulation(40, 1)
+	before := pop.People().Present()
+	at := time.Date(2030, 5, 6, 7, 8, 9, 123456789, time.FixedZone("+02:00", 7200))
+	touched := pop.Touch(5, at)
+	if len(touched) != 5 || pop.Version() != 1 {
+		t.Fatalf("touched %v, version %d", touched, pop.Version())
+	}
+	want := time.Date(2030, 5, 6, 5, 8, 9, 0, time.UTC)
+	for _, old := range before {
+		got := pop.People().Person(old.Index)
+		if slices.Contains(touched, old.Index) {
+			if got.UpdatedAt != want {
+				t.Errorf("person %d: UpdatedAt %v, want %v", old.Index, got.UpdatedAt, want)
+			}
+			old.UpdatedAt = want
+		}
+		if !reflect.DeepEqual(got, old) {
+			t.Errorf("person %d changed beyond UpdatedAt:\n%+v\nwas\n%+v", old.Index, got, old)
+		}
+	}
+	if n := pop.Snapshot().Len(); n != 40 {
+		t.Errorf("%d present after a touch, want 40", n)
+	}
+	if got := pop.Touch(100, at); len(got) != 40 {
+		t.Errorf("touching more than present touched %d, want 40", len(got))
+	}
+}
+
+func TestPopulationTouchIsDeterministic(t *testing.T) {
+	run := func(seed uint64) ([]int, []int) {
+		pop := NewPopulation(50, seed)
+		first := pop.Touch(5, time.Unix(0, 0))
+		pop.Delete(3)
+		return first, pop.Touch(5, time.Unix(0, 0))
+	}
+	a1, a2 := run(1)
+	b1, b2 := run(1)
+	c1, _ := run(2)
+	if !slices.Equal(a1, b1) || !slices.Equal(a2, b2) {
+		t.Errorf("same seed touched %v %v, then %v %v", a1, a2, b1, b2)
+	}
+	if slices.Equal(a1, c1) || slices.Equal(a1, a2) {
+		t.Errorf("touches not spread by seed and mutation: %v %v %v", a1, c1, a2)
+	}
+}
+
+// TestPopulationInsertStampsNow checks that an inserted person was created
+// and updated when inserted, by the population's clock.
+func TestPopulationInsertStampsNow(t *testing.T) {
+	pop := NewPopulation(3, 1)
+	at := time.Date(2031, 1, 2, 3, 4, 5, 600, time.UTC)
+	pop.Now = func() time.Time { return at }
+	for _, i := range pop.Insert(2) {
+		p := pop.People().Person(i)
+		if want := at.Truncate(time.Second); p.CreatedAt != want || p.UpdatedAt != want {
+			t.Errorf("inserted person %d: created %v updated %v, want %v", i, p.CreatedAt, p.UpdatedAt, want)
+		}
+	}
+	if got, want := pop.People().Person(0), (&People{N: 3, Seed: 1}).Person(0); !reflect.DeepEqual(got, want) {
+		t.Errorf("an earlier person changed: %+v, was %+v", got, want)
 	}
 }

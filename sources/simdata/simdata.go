@@ -1,7 +1,8 @@
 // Package simdata generates the deterministic people that every provider's
 // simulator renders in its own wire format. Person i depends only on the
-// seed, i and N, so any page can be served without generating the others.
-// A Population lets people come and go while a client pages.
+// seed, i and N (and on the times a Population's Insert and Touch set), so
+// any page can be served without generating the others. A Population lets
+// people come, go and change while a client pages.
 package simdata
 
 import (
@@ -55,7 +56,8 @@ var epoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 // Person returns person i (i >= 0). People from N on are those a
 // Population inserts: their Numbers count down from 999, so they sort
 // before everyone else by Number, the order that is hardest on a client
-// paging by offset.
+// paging by offset, and they were created and updated when inserted. A
+// Population's Touch changes UpdatedAt alone.
 func (p *People) Person(i int) Person {
 	r := rand.New(rand.NewPCG(p.Seed, uint64(i)))
 	first := firstNames[r.IntN(len(firstNames))]
@@ -97,6 +99,9 @@ func (p *People) Person(i int) Person {
 		per.ExpiresAt = updated.Add(24 * time.Hour)
 	case n < 4:
 		per.ExpiresAt = time.Date(2050, 12, 25, 0, 0, 0, 0, time.UTC)
+	}
+	if p.Population != nil {
+		p.Population.stamp(&per)
 	}
 	return per
 }

@@ -191,6 +191,33 @@ func (h *Handler) IDs(provider string) []string {
 	return p.ids(p.pop.People())
 }
 
+// Touch marks k people present at provider (see simdata.Population.Touch)
+// as updated now, to the second, and returns their ids as the exporter
+// writes them; nil for an unknown provider. An incremental run whose window
+// starts at or before the second Touch ran in sees them.
+func (h *Handler) Touch(provider string, k int) []string {
+	p, ok := h.providers[provider]
+	if !ok {
+		return nil
+	}
+	// Drift mutates the population only under p.mu: holding it, the ids
+	// below are listed in the order of snap.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	touched := map[int]bool{}
+	for _, i := range p.pop.Touch(k, time.Now()) {
+		touched[i] = true
+	}
+	snap := p.pop.Snapshot()
+	var ids []string
+	for k, id := range p.ids(p.pop.People()) {
+		if touched[snap.Index(k)] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // Stats counts what a simulator did.
 type Stats struct {
 	Requests map[string]uint64 // by provider: every request under /<name>/
