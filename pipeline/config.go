@@ -57,25 +57,38 @@ type S3 struct {
 	UploadConcurrency int
 }
 
-// State is where incremental jobs keep their watermarks.
+// State is where incremental jobs keep their state and leases.
 type State struct {
-	Dir string
+	Dir string // a directory, file:///abs/dir, or s3://bucket/prefix
+	// S3 configures an s3:// dir: the top-level output's S3 settings, with
+	// the state's own `s3:` keys laid over them.
+	S3 S3
+	// LeaseTTL is how long a run's lease on a job's state lasts unless
+	// renewed (every third of it, while the run goes on): how long a run
+	// killed on another host blocks the next one.
+	LeaseTTL time.Duration
+	// LockWait is how long a run waits for another run of the same job to
+	// release its lease before failing; 0 fails at once.
+	LockWait time.Duration
 }
 
 // Job is one export: a provider's user listing to the job's output.
 type Job struct {
-	Name               string
-	Provider           string
-	BaseURL            string // without a trailing slash; SimulatorURL for the simulator
-	Auth               httpsource.Auth
-	Filter             map[string]any // provider-native; nil when not set
-	Sort               any            // provider-native; nil for the provider's default
-	PageSize           int
-	MaxInFlight        int
-	RateLimit          httpsource.Rate
-	Timeout            time.Duration
-	Retry              httpsource.Retry
-	Incremental        bool
+	Name        string
+	Provider    string
+	BaseURL     string // without a trailing slash; SimulatorURL for the simulator
+	Auth        httpsource.Auth
+	Filter      map[string]any // provider-native; nil when not set
+	Sort        any            // provider-native; nil for the provider's default
+	PageSize    int
+	MaxInFlight int
+	RateLimit   httpsource.Rate
+	Timeout     time.Duration
+	Retry       httpsource.Retry
+	Incremental bool
+	// Overlap is how far behind the cursor an incremental run starts
+	// reading: for clock skew and writes that land late.
+	Overlap            time.Duration
 	AllowCountMismatch bool
 	AllowInsecureHTTP  bool
 	// Output is the effective output: the top-level output with the job's
@@ -139,6 +152,8 @@ const (
 	defaultStateDir       = "./state"
 	defaultMaxInFlight    = 2
 	defaultMaxRestarts    = 3
+	defaultOverlap        = 5 * time.Minute
+	defaultLeaseTTL       = 10 * time.Minute
 )
 
 func defaultOutput() Output {

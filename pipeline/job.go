@@ -47,6 +47,9 @@ type Manifest struct {
 type Window struct {
 	Since *time.Time `json:"since"`
 	Until time.Time  `json:"until"`
+	// Fetched, for a run with a since, is how many users the API returned
+	// before the run kept those new or changed since the last one.
+	Fetched *int64 `json:"fetched,omitempty"`
 }
 
 // runJob exports one job and reports how it went; it never panics or
@@ -60,9 +63,37 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	var m *Manifest
 	var store sinks.Store
 	var dir string
-	src, client, err := r.openSource(job)
+	var client *httpsource.Client
+	// A lease lost while the job runs (another run took it over) stops
+	// the job before it can save state.
+	jobCtx, stopJob := context.WithCancelCause(ctx)
+	defer stopJob(nil)
+	var inc *incrementalRun
+	var err error
+	if job.Incremental {
+		if inc, err = r.beginIncremental(jobCtx, job, stopJob); err != nil {
+			err = fmt.Errorf("job %q: %w", job.Name, err)
+		}
+	}
 	if err == nil {
-		m, store, dir, err = r.export(ctx, job, src, log)
+		var src httpsource.Source
+		if src, client, err = r.openSource(job, inc); err == nil {
+			m, store, dir, err = r.export(jobCtx, job, src, inc, log)
+		}
+	}
+	if inc != nil {
+		if m != nil {
+			res.Incremental = &m.Incremental
+		}
+		if endErr := inc.end(context.WithoutCancel(ctx)); endErr != nil {
+			if err != nil {
+				err = errors.Join(err, fmt.Errorf("job %q: %w", job.Name, endErr))
+			} else {
+				// Committed and saved under the state's own check: a lease
+				// that ended badly only delays the next run.
+				log.Warn("the job's lease did not end cleanly", "err", endErr)
+			}
+		}
 	}
 	r.opts.Progress.JobFinished(job.Name, err)
 	elapsed := time.Since(t0)
@@ -98,11 +129,14 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 
 // export runs source → normalize → sinks for one job and commits the output.
 // It returns the manifest so far even on failure, for the counts.
-func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ string, err error) {
+func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc *incrementalRun, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ string, err error) {
 	m := &Manifest{
 		Version: 1, Job: job.Name, Provider: job.Provider, RunID: r.runID,
 		StartedAt: r.clock(), SchemaVersion: schema.Version,
 		Incremental: Window{Until: r.extractedAt},
+	}
+	if inc != nil {
+		m.Incremental = inc.window(r.extractedAt)
 	}
 	store, err := r.storeFor(ctx, job.Output)
 	if err != nil {
@@ -122,9 +156,15 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, log
 		}
 	}()
 	var drifts []string
+	var w *window
 	for read := 1; ; read++ {
 		var drift error
-		out, drift, err = r.read(ctx, job, src, store, dir, m, log)
+		var confirmW *window
+		if inc != nil {
+			began := time.Now()
+			w, confirmW = inc.newWindow(began), inc.newWindow(began)
+		}
+		out, drift, err = r.read(ctx, job, src, store, dir, m, w, confirmW, log)
 		if err != nil {
 			return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
 		}
@@ -150,6 +190,16 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, log
 	if err := writeMarkers(ctx, store, dir, m); err != nil {
 		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
 	}
+	if inc != nil {
+		// Only now that _SUCCESS is committed: a run killed before this
+		// line leaves the old state, and the next run exports its window
+		// again (twice rather than never).
+		manifest := store.URI(path.Join(dir, ManifestName))
+		if err := inc.save(ctx, w.state(job, r.runID, manifest, time.Now().UTC())); err != nil {
+			return m, store, dir, fmt.Errorf("job %q: the export is committed (%s) but its state was not advanced, so the next run exports this window again: %w",
+				job.Name, manifest, err)
+		}
+	}
 	return m, store, dir, nil
 }
 
@@ -158,9 +208,11 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, log
 // writing. A listing that changed meanwhile is drift: its error (a
 // *httpsource.DriftError or a confirmation that does not match) comes
 // back as drift, with the files still to abort; any other failure as err.
-func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store sinks.Store, dir string, m *Manifest, log *slog.Logger) (
-	out *jobOutput, drift, err error,
-) {
+// An incremental job's reads keep only what w and confirmW let through
+// (nil for a job that is not incremental).
+func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store sinks.Store, dir string, m *Manifest,
+	w, confirmW *window, log *slog.Logger,
+) (out *jobOutput, drift, err error) {
 	out, err = newJobOutput(ctx, store, dir, job.Output)
 	if err != nil {
 		return nil, nil, err
@@ -169,12 +221,23 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	seed := maphash.MakeSeed() // the confirming read hashes alike
 	written := newIDDigest(seed)
 	m.Records, m.SourceTotal = 0, nil
+	var fetched int64
+	filtered := w != nil && w.since != nil
 	err = src.Fetch(ctx, func(p httpsource.Page) error {
 		total = p.Total // the latest page's word is final (a Sequence's totals grow)
-		r.stamp(job, p.Users)
-		written.add(p.Users)
-		m.Records += int64(len(p.Users))
-		if err := out.write(p.Users, total); err != nil {
+		fetched += int64(len(p.Users))
+		users := p.Users
+		if w != nil {
+			users = w.keep(users)
+		}
+		r.stamp(job, users)
+		written.add(users)
+		m.Records += int64(len(users))
+		expected := total
+		if filtered {
+			expected = schema.Null[int64]{} // the API's count is of what it sent, not of what is kept
+		}
+		if err := out.write(users, expected); err != nil {
 			return err
 		}
 		r.opts.Progress.Records(job.Name, m.Records, total)
@@ -190,18 +253,35 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	if err := out.finish(); err != nil {
 		return out, nil, err
 	}
-	if total.Valid && total.V != m.Records {
+	if filtered {
+		m.Incremental.Fetched = &fetched
+	}
+	// The API counts what it lists; an incremental run compares what it
+	// read, before its own filter. A listing sorted newest first stopped
+	// reading early, so its total is of more than was read.
+	if total.Valid && total.V != fetched && !(filtered && r.incrementalKind(job) == httpsource.IncrementalSorted) {
 		if !job.AllowCountMismatch {
-			return out, nil, fmt.Errorf("wrote %d records but %s reported a total of %d; nothing was committed (set allow_count_mismatch: true to accept)",
-				m.Records, job.Provider, total.V)
+			what := "wrote"
+			if filtered {
+				what = "read" // and kept fewer
+			}
+			return out, nil, fmt.Errorf("%s %d records but %s reported a total of %d; nothing was committed (set allow_count_mismatch: true to accept)",
+				what, fetched, job.Provider, total.V)
 		}
-		log.Warn("records written differ from the provider's total", "records", m.Records, "source_total", total.V)
+		log.Warn("records read differ from the provider's total", "records", fetched, "source_total", total.V)
 	}
 	if !job.Drift.Confirm {
 		return out, nil, nil
 	}
 	confirmed := newIDDigest(seed)
-	if err := src.Fetch(ctx, func(p httpsource.Page) error { confirmed.add(p.Users); return nil }); err != nil {
+	if err := src.Fetch(ctx, func(p httpsource.Page) error {
+		users := p.Users
+		if confirmW != nil {
+			users = confirmW.keep(users)
+		}
+		confirmed.add(users)
+		return nil
+	}); err != nil {
 		drift, err := asDrift(err)
 		return out, drift, err
 	}
@@ -214,6 +294,12 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	return out, nil, nil
 }
 
+// incrementalKind is how the job's provider narrows an incremental read.
+func (r *runner) incrementalKind(job Job) httpsource.Incremental {
+	p, _ := sources.Lookup(job.Provider) // validated at load
+	return p.Incremental
+}
+
 // asDrift sorts a failed read's error into drift, which a new read may
 // cure, and any other error.
 func asDrift(err error) (drift, other error) {
@@ -224,8 +310,9 @@ func asDrift(err error) (drift, other error) {
 }
 
 // openSource builds the job's provider source on its own HTTP client,
-// which it returns too for its request counts.
-func (r *runner) openSource(job Job) (httpsource.Source, *httpsource.Client, error) {
+// which it returns too for its request counts. An incremental run's
+// source asks only for its window, where the API allows.
+func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *httpsource.Client, error) {
 	p, ok := sources.Lookup(job.Provider)
 	if !ok {
 		return nil, nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
@@ -259,7 +346,11 @@ func (r *runner) openSource(job Job) (httpsource.Source, *httpsource.Client, err
 		UserAgent: "export/" + r.opts.Version, Logger: r.log, // the client logs job and provider itself
 		Transport: transport,
 	})
-	src, err := p.New(job.SourceJob(baseURL, r.extractedAt), client)
+	sj := job.SourceJob(baseURL, r.extractedAt)
+	if inc != nil {
+		sj.UpdatedSince = inc.window(r.extractedAt).Since
+	}
+	src, err := p.New(sj, client)
 	if err != nil {
 		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -30,10 +31,11 @@ var (
 	s3Keys          = []string{"region", "endpoint", "force_path_style", "sse", "kms_key_id", "part_size",
 		"storage_class", "tags", "upload_concurrency"}
 	jobKeys = []string{"name", "provider", "base_url", "auth", "filter", "sort", "page_size",
-		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "drift", "tls", "allow_count_mismatch",
+		"max_in_flight", "rate_limit", "timeout", "retry", "incremental", "overlap", "drift", "tls", "allow_count_mismatch",
 		"allow_insecure_http", "output", "wire_format", "include_raw", "columns", "hash", "hash_key", "hash_key_file"}
 	retryKeys = []string{"max_attempts", "max_backoff"}
 	driftKeys = []string{"max_restarts", "confirm"}
+	stateKeys = []string{"dir", "s3", "lease_ttl", "lock_wait"}
 	tlsKeys   = []string{"ca_file"}
 	authKeys  = []string{"type", "username", "username_file", "password", "password_file",
 		"token", "token_file", "name", "value", "value_file", "headers"}
@@ -67,11 +69,12 @@ func (d *decoder) config(root value) *Config {
 		Version:     1,
 		Concurrency: defaultConcurrency,
 		Output:      defaultOutput(),
-		State:       State{Dir: defaultStateDir},
 	}
 	d.version(root, m["version"])
 	d.setInt(&cfg.Concurrency, m["concurrency"], 1)
 	d.output(m["output"], &cfg.Output)
+	cfg.State = State{Dir: defaultStateDir, S3: cfg.Output.S3, LeaseTTL: defaultLeaseTTL}
+	cfg.State.S3.Tags = maps.Clone(cfg.Output.S3.Tags)
 	d.state(m["state"], &cfg.State)
 	cfg.Jobs = d.jobs(root, m["jobs"], cfg.Output)
 	return cfg
@@ -207,9 +210,18 @@ func (d *decoder) tags(v value, dst *map[string]string) {
 	*dst = out
 }
 
+// minLeaseTTL keeps renewals (every third of the TTL) from flooding the
+// state store.
+const minLeaseTTL = 3 * time.Second
+
 func (d *decoder) state(v value, s *State) {
-	m := d.mapping(v, "dir")
+	m := d.mapping(v, stateKeys...)
 	d.setChecked(&s.Dir, m["dir"], checkLocation)
+	d.s3(m["s3"], &s.S3)
+	if d.setDuration(&s.LeaseTTL, m["lease_ttl"]); s.LeaseTTL < minLeaseTTL {
+		d.errorf(m["lease_ttl"], "must be at least %s, got %s", minLeaseTTL, s.LeaseTTL)
+	}
+	d.setDurationOrZero(&s.LockWait, m["lock_wait"])
 }
 
 // notSupported reports keys the contract documents for a later version.
@@ -265,6 +277,7 @@ func (d *decoder) job(item value, base Output) decodedJob {
 		Output:      base,
 		MaxInFlight: defaultMaxInFlight,
 		Drift:       Drift{MaxRestarts: defaultMaxRestarts, Confirm: true},
+		Overlap:     defaultOverlap,
 		Timeout:     httpsource.DefaultTimeout,
 		Retry:       httpsource.Retry{MaxAttempts: httpsource.DefaultMaxAttempts, MaxBackoff: httpsource.DefaultMaxBackoff},
 	}
@@ -280,7 +293,8 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	d.setRate(&j.RateLimit, m["rate_limit"])
 	d.setDuration(&j.Timeout, m["timeout"])
 	d.retry(m["retry"], &j.Retry)
-	d.incremental(m["incremental"])
+	d.setBool(&j.Incremental, m["incremental"])
+	d.setDurationOrZero(&j.Overlap, m["overlap"])
 	d.drift(m["drift"], &j.Drift)
 	d.tls(m["tls"], &j.TLS)
 	d.setBool(&j.AllowCountMismatch, m["allow_count_mismatch"])
@@ -420,13 +434,6 @@ func readCABundle(path string) ([]byte, error) {
 	return data, nil
 }
 
-func (d *decoder) incremental(v value) {
-	var on bool
-	if d.setBool(&on, v); on {
-		d.errorf(v, "incremental is not supported yet")
-	}
-}
-
 // jobOutput lays the job's `output:` over its copy of the top-level
 // output. A job-level include_raw (the contract lists it among the
 // per-job compliance controls) is the same setting, so it may be set in
@@ -486,7 +493,23 @@ func (d *decoder) applyProvider(item value, m map[string]value, j *Job, p source
 	if v := m["sort"]; v.present() && p.Sort == "" {
 		d.errorf(v, "provider %s does not support sort", p.Name)
 	}
+	d.incremental(m, *j, p)
 	d.providerProblems(item, *j, p)
+}
+
+// incremental checks that the job's provider can tell what changed.
+func (d *decoder) incremental(m map[string]value, j Job, p sources.Provider) {
+	if !j.Incremental {
+		return
+	}
+	switch {
+	case p.Incremental == httpsource.IncrementalNone:
+		d.errorf(m["incremental"], "job %q: provider %s reports no update time, so a run cannot tell what changed; "+
+			"remove incremental: true (every run exports everyone)", j.Name, p.Name)
+	case p.Incremental == httpsource.IncrementalSorted && m["sort"].present():
+		d.errorf(m["sort"], "job %q: an incremental %s job sorts by updated_at, newest first, to stop early; remove sort",
+			j.Name, p.Name)
+	}
 }
 
 // wireFormat picks the job's encoding among those its provider speaks.

@@ -342,6 +342,15 @@ func (d *decoder) setBool(dst *bool, v value) {
 }
 
 func (d *decoder) setDuration(dst *time.Duration, v value) {
+	d.durationAtLeast(dst, v, false)
+}
+
+// setDurationOrZero is setDuration for settings where 0 means "none".
+func (d *decoder) setDurationOrZero(dst *time.Duration, v value) {
+	d.durationAtLeast(dst, v, true)
+}
+
+func (d *decoder) durationAtLeast(dst *time.Duration, v value, zeroOK bool) {
 	s, ok := d.text(v, "a duration")
 	if !ok {
 		return
@@ -350,8 +359,12 @@ func (d *decoder) setDuration(dst *time.Duration, v value) {
 	switch {
 	case err != nil:
 		d.typeError(v, "a duration like 30s, 1m or 1h30m", s)
-	case t <= 0:
-		d.errorf(v, "must be positive, got %q", s)
+	case t < 0 || (t == 0 && !zeroOK):
+		if zeroOK {
+			d.errorf(v, "must not be negative, got %q", s)
+		} else {
+			d.errorf(v, "must be positive, got %q", s)
+		}
 	default:
 		*dst = t
 	}

@@ -100,7 +100,7 @@ func TestLoadFullConfig(t *testing.T) {
 		Version:     1,
 		Concurrency: 2,
 		Output:      top,
-		State:       State{Dir: "/var/lib/export/state"},
+		State:       State{Dir: "/var/lib/export/state", S3: top.S3, LeaseTTL: defaultLeaseTTL},
 		Jobs: []Job{
 			{
 				Name:     "medipim-be",
@@ -120,6 +120,7 @@ func TestLoadFullConfig(t *testing.T) {
 				AllowCountMismatch: true,
 				Output:             medipimOut,
 				TLS:                TLS{CAFile: fixture("tls/ca.pem")},
+				Overlap:            defaultOverlap,
 			},
 			{
 				Name:     "nameshield-local",
@@ -136,6 +137,7 @@ func TestLoadFullConfig(t *testing.T) {
 				Retry:       defaultRetry,
 				Output:      localOut,
 				Drift:       defaultDrift,
+				Overlap:     defaultOverlap,
 			},
 			{
 				Name:              "nameshield-lab",
@@ -150,6 +152,7 @@ func TestLoadFullConfig(t *testing.T) {
 				AllowInsecureHTTP: true,
 				Output:            top,
 				Drift:             defaultDrift,
+				Overlap:           defaultOverlap,
 			},
 		},
 	}
@@ -182,7 +185,7 @@ func TestLoadContractExample(t *testing.T) {
 	out := defaultOutput()
 	out.S3.Region = "eu-west-1" // the example names it
 	want := &Config{
-		File: file, Version: 1, Concurrency: 4, Output: out, State: State{Dir: "./state"},
+		File: file, Version: 1, Concurrency: 4, Output: out, State: State{Dir: "./state", S3: out.S3, LeaseTTL: defaultLeaseTTL},
 		Jobs: []Job{{
 			Name:        "medipim-be",
 			Provider:    "medipim",
@@ -196,6 +199,7 @@ func TestLoadContractExample(t *testing.T) {
 			Retry:       httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute},
 			Output:      out,
 			Drift:       Drift{MaxRestarts: 3, Confirm: true},
+			Overlap:     defaultOverlap,
 		}},
 	}
 	assertConfig(t, cfg, want)
@@ -206,7 +210,7 @@ func TestLoadContractExample(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	cfg := mustParse(t, "version: 1\njobs:\n  - {name: a, provider: nameshield}\n  - {name: b, provider: medipim}\n", nil)
 	want := &Config{
-		File: "jobs.yaml", Version: 1, Concurrency: 4, State: State{Dir: "./state"},
+		File: "jobs.yaml", Version: 1, Concurrency: 4,
 		Output: Output{
 			Destination:    "./out",
 			Formats:        []string{"jsonl", "csv", "parquet"},
@@ -217,13 +221,14 @@ func TestDefaults(t *testing.T) {
 			S3: S3{PartSize: 16 << 20, UploadConcurrency: 4},
 		},
 	}
+	want.State = State{Dir: "./state", S3: want.Output.S3, LeaseTTL: 10 * time.Minute}
 	retry := httpsource.Retry{MaxAttempts: 6, MaxBackoff: time.Minute}
 	drift := Drift{MaxRestarts: 3, Confirm: true}
 	want.Jobs = []Job{
 		{Name: "a", Provider: "nameshield", BaseURL: "https://api.nameshield.net", PageSize: 500, MaxInFlight: 2,
-			RateLimit: httpsource.Rate{N: 600, Per: 5 * time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift},
+			RateLimit: httpsource.Rate{N: 600, Per: 5 * time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift, Overlap: 5 * time.Minute},
 		{Name: "b", Provider: "medipim", BaseURL: "https://api.medipim.be", PageSize: 250, MaxInFlight: 2,
-			RateLimit: httpsource.Rate{N: 100, Per: time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift},
+			RateLimit: httpsource.Rate{N: 100, Per: time.Minute}, Timeout: 30 * time.Second, Retry: retry, Output: want.Output, Drift: drift, Overlap: 5 * time.Minute},
 	}
 	assertConfig(t, cfg, want)
 }
@@ -238,7 +243,7 @@ func TestFiveMistakes(t *testing.T) {
 		`jobs.yaml:4:20: output.formats[1]: expected one of jsonl, csv, parquet, got "xlsx"`,
 		`jobs.yaml:8:16: jobs[0].page_size: expected an integer, got "lots"`,
 		`jobs.yaml:9:66: jobs[0].auth.password: environment variable MEDIPIM_KEY_SECRET is not set (use ${MEDIPIM_KEY_SECRET:-default} for a default)`,
-		`jobs.yaml:12:5: jobs[1].retries: unknown key "retries" (valid keys: name, provider, base_url, auth, filter, sort, page_size, max_in_flight, rate_limit, timeout, retry, incremental, drift, tls, allow_count_mismatch, allow_insecure_http, output, wire_format, include_raw, columns, hash, hash_key, hash_key_file)`,
+		`jobs.yaml:12:5: jobs[1].retries: unknown key "retries" (valid keys: name, provider, base_url, auth, filter, sort, page_size, max_in_flight, rate_limit, timeout, retry, incremental, overlap, drift, tls, allow_count_mismatch, allow_insecure_http, output, wire_format, include_raw, columns, hash, hash_key, hash_key_file)`,
 		`jobs.yaml:13:11: jobs[2].name: duplicate job name "medipim-be" (first used by jobs[0] at line 6)`,
 	}
 	assertLines(t, errorLines(t, err), want)

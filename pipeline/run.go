@@ -29,10 +29,13 @@ const (
 
 // Options are the per-run settings that come from the command line.
 type Options struct {
-	RunID     string    // "": a new id from the clock and random bits
-	Now       time.Time // zero: the wall clock; set, it pins every clock read
-	Jobs      []string  // names to run; empty: all
-	Shard     Shard
+	RunID string    // "": a new id from the clock and random bits
+	Now   time.Time // zero: the wall clock; set, it pins every clock read
+	Jobs  []string  // names to run; empty: all
+	Shard Shard
+	// Full makes incremental jobs export everyone, ignoring their state,
+	// and start it again.
+	Full      bool
 	Version   string // the tool's version, sent in the User-Agent
 	Logger    *slog.Logger
 	Simulator simulator.Options // for jobs with base_url: simulator

@@ -339,13 +339,30 @@ func TestConfigProblems(t *testing.T) {
 				`jobs.yaml:10:40: jobs[7].drift: confirm: false is refused for mctime: it reports no user count, so without the confirming read a user deleted during the export shifts another out of the listing unseen`,
 			}},
 
+		// Incremental.
+		{name: "incremental where the provider cannot, sort against its order, bad durations",
+			yml: "version: 1\nstate: {dir: ./st, lease_ttl: 1s, lock_wait: -1s, s3: {sse: rot13}, ttl: 1}\njobs:\n" +
+				"  - {name: m, provider: mctime, incremental: true}\n" +
+				"  - {name: n, provider: nameshield, incremental: true, sort: [email:asc]}\n" +
+				"  - {name: k, provider: kare, incremental: true, overlap: -5m}\n" +
+				"  - {name: r, provider: requestor, base_url: https://r.example, incremental: yes}\n",
+			want: []string{
+				`jobs.yaml:2:31: state.lease_ttl: must be at least 3s, got 1s`,
+				`jobs.yaml:2:46: state.lock_wait: must not be negative, got "-1s"`,
+				`jobs.yaml:2:61: state.s3.sse: expected one of "", AES256, aws:kms, aws:kms:dsse, got "rot13"`,
+				`jobs.yaml:2:69: state.ttl: unknown key "ttl" (valid keys: dir, s3, lease_ttl, lock_wait)`,
+				`jobs.yaml:4:46: jobs[0].incremental: job "m": provider mctime reports no update time, so a run cannot tell what changed; remove incremental: true (every run exports everyone)`,
+				`jobs.yaml:5:68: jobs[1].sort: job "n": an incremental nameshield job sorts by updated_at, newest first, to stop early; remove sort`,
+				`jobs.yaml:6:59: jobs[2].overlap: must not be negative, got "-5m"`,
+				`jobs.yaml:7:78: jobs[3].incremental: expected true or false, got "yes"`,
+			}},
+
 		// Not supported yet.
-		{name: "incremental and compliance controls",
-			yml: "version: 1\noutput: {hash: [email]}\njobs:\n  - name: a\n    provider: medipim\n    incremental: true\n    columns: {drop: [phone]}\n",
+		{name: "compliance controls",
+			yml: "version: 1\noutput: {hash: [email]}\njobs:\n  - name: a\n    provider: medipim\n    columns: {drop: [phone]}\n",
 			want: []string{
 				`jobs.yaml:2:16: output.hash: hash is not supported yet (compliance controls come in a later version)`,
-				`jobs.yaml:6:18: jobs[0].incremental: incremental is not supported yet`,
-				`jobs.yaml:7:14: jobs[0].columns: columns is not supported yet (compliance controls come in a later version)`,
+				`jobs.yaml:6:14: jobs[0].columns: columns is not supported yet (compliance controls come in a later version)`,
 			}},
 		{name: "include_raw in two places",
 			yml:  oneJob("include_raw: true", "output: {include_raw: false}"),

@@ -33,6 +33,7 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "least severe log records shown: debug, info, warn or error")
 	dryRun := fs.Bool("dry-run", false, "validate and print the plan; fetch and write nothing")
+	full := fs.Bool("full", false, "incremental jobs export everyone, ignoring their state, and start it again")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -44,7 +45,7 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 	if *output != "text" && *output != "json" {
 		return usageError(e, fmt.Errorf("--output must be text or json, not %q", *output))
 	}
-	opts := pipeline.Options{RunID: *runID, Jobs: jobs, Version: version(), Logger: log}
+	opts := pipeline.Options{RunID: *runID, Jobs: jobs, Version: version(), Logger: log, Full: *full}
 	if *now != "" {
 		if opts.Now, err = time.Parse(time.RFC3339Nano, *now); err != nil {
 			return usageError(e, fmt.Errorf("--now: %w", err))
