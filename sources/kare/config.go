@@ -77,7 +77,8 @@ func filterSpecs() []filterSpec {
 		{"whereActivatedAt", kindRange, "users activated from start to end; either bound may be left out"},
 		{"whereIsDeleted", kindBool, "true: only deleted users; false: only the others; " +
 			"unset: both, as two listings (the API hides deleted users unless asked)"},
-		{"whereUpdatedAt", kindRange, "users updated from start to end; either bound may be left out"},
+		{"whereUpdatedAt", kindRange, "users updated from start to end; either bound may be left out; " +
+			"an incremental run starts it at its window, unless start is later"},
 		{"whereCreatedAt", kindRange, "users created from start to end; either bound may be left out"},
 		{"whereText", kindString, "users by text search in name and description"},
 		{"whereRuleIds", kindInts, "users with these rules"},
@@ -164,7 +165,22 @@ func parseJob(job httpsource.Job) ([]url.Values, []httpsource.Problem) {
 	for _, key := range slices.Sorted(maps.Keys(job.Filter)) {
 		c.filter(q, "filter."+key, key, job.Filter[key])
 	}
+	if job.UpdatedSince != nil {
+		narrow(q, *job.UpdatedSince)
+	}
 	return listings(q), c.problems
+}
+
+// narrow starts the whereUpdatedAt range at since, for an incremental run,
+// unless the job's own start is later; its end stays. Sent to the
+// millisecond, since is truncated: a window a little wider loses no user.
+func narrow(q url.Values, since time.Time) {
+	const key = "whereUpdatedAt[start]"
+	start := since.UTC().Format(isoMillis)
+	if own := q.Get(key); own > start { // one fixed-width UTC layout: text order is time order
+		return
+	}
+	q.Set(key, start)
 }
 
 // listings splits a job without a whereIsDeleted filter into the listing of

@@ -45,6 +45,15 @@
 // first listing is read moves to the second: httpsource's drift checks
 // see it (a duplicate id, or the first listing's page 0 read again at the
 // end), and the listings are read again.
+//
+// # Incremental runs
+//
+// A job's UpdatedSince becomes whereUpdatedAt[start] on every listing, or
+// the job's own start bound when that is later; its end bound stays. The
+// docs do not say whether deleting a user moves its updatedAt, and their
+// example user has a deletedAt days after its updatedAt, so a deletion
+// may be invisible to an incremental run; the simulator sets a deleted
+// user's deletedAt to its updatedAt, as if it did.
 package kare
 
 import (
@@ -101,6 +110,13 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize},
 		AuthKinds:   AuthKinds(), Filters: Filters(),
-		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
+		Incremental: httpsource.IncrementalFilter, IncrementalNote: IncrementalNote,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
 	}
 }
+
+// IncrementalNote is what an incremental run sees (see the package doc).
+const IncrementalNote = "whereUpdatedAt[start] narrows every listing. A user deleted in the window comes with " +
+	"deleted_at (unless the job sets whereIsDeleted: false) only if the deletion moved its updatedAt, which the docs " +
+	"do not promise (their example user's deletedAt is days after its updatedAt); users removed outright never " +
+	"appear, and only a full run shows them gone."

@@ -30,8 +30,9 @@ import (
 // the extend, and any people inserted later. Otherwise person i is the user
 // with id Number, key UUID, type 1 or 2 (alternating), phone the first
 // phone (null when none), activatedAt its createdAt, a profession of four,
-// and deletedAt its updatedAt when Inactive; times are UTC to the
-// millisecond, as in the docs. Extends: organization adds {"id": OrgID,
+// and deletedAt its updatedAt when Inactive, as if deleting a user updated
+// it (so a simdata touch moves both); times are UTC to the millisecond, as
+// in the docs. Extends: organization adds {"id": OrgID,
 // "name": ...}; diplomas, stats and user-rule add nested objects shaped
 // like the docs'; the other extends change nothing.
 //

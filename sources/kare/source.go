@@ -1,12 +1,15 @@
 package kare
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -25,26 +28,67 @@ type listing struct {
 	url    string
 	query  url.Values // filters, extend, whereIsDeleted, pageSize and includeCount
 	size   int
+	// needTotal refuses a page without totalCount: a probe counts with it.
+	needTotal bool
 }
 
 // New returns the job's source. It refuses a job that CheckConfig rejects,
 // so a caller that skipped the check cannot send a malformed query.
 func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	return newSource(job, client, false)
+}
+
+// probePageSize is the smallest page the API takes: a probe wants only
+// totalCount.
+const probePageSize = 1
+
+// newSource builds the job's listings; a probe's ask for pages of
+// probePageSize and need totalCount.
+func newSource(job httpsource.Job, client *httpsource.Client, probe bool) (*source, error) {
 	queries, problems := parseJob(job)
 	if len(problems) > 0 {
 		return nil, httpsource.ProblemsError(Name, problems)
 	}
-	size := job.PageSize
-	if size == 0 {
-		size = DefaultPageSize
+	size := cmp.Or(job.PageSize, DefaultPageSize)
+	if probe {
+		size = probePageSize
 	}
 	s := &source{maxInFlight: max(job.MaxInFlight, 1)}
 	for _, q := range queries {
 		q.Set("pageSize", strconv.Itoa(size))
 		q.Set("includeCount", "true") // else no totalCount: no page count, no concurrent pages
-		s.listings = append(s.listings, &listing{job: job, client: client, url: job.BaseURL + Endpoint, query: q, size: size})
+		s.listings = append(s.listings, &listing{
+			job: job, client: client, url: job.BaseURL + Endpoint, query: q, size: size, needTotal: probe,
+		})
 	}
 	return s, nil
+}
+
+// Probe counts each listing of the job (see the package doc on deleted
+// users) with one request for a one-user page, and works out what one read
+// at the job's page size costs: every page of each listing, an empty one
+// being one page, then page 0 of each earlier listing again, as
+// httpsource.Sequence reads them.
+func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (httpsource.Estimate, error) {
+	probe, err := newSource(job, client, true)
+	if err != nil {
+		return httpsource.Estimate{}, err
+	}
+	size := cmp.Or(job.PageSize, DefaultPageSize)
+	var est httpsource.Estimate
+	var total int64
+	for _, l := range probe.listings {
+		page, err := l.FetchPage(ctx, 0)
+		if err != nil {
+			return httpsource.Estimate{}, err
+		}
+		total += page.Total.V
+		// The page count a read's page 0 reports, by the same rule.
+		est.Pages += httpsource.NumberedPage(nil, &page.Total.V, 0, size).Pages.V
+	}
+	est.Total = schema.Some(total)
+	est.Requests = est.Pages + len(probe.listings) - 1
+	return est, nil
 }
 
 // Fetch streams every page of each listing in order, up to the job's
@@ -63,6 +107,9 @@ func (l *listing) FetchPage(ctx context.Context, index int) (httpsource.Page, er
 		Page:   index,
 		Decode: func(body []byte) (err error) {
 			page, err = decodePage(l.job, body, index, l.size)
+			if err == nil && l.needTotal && !page.Total.Valid {
+				err = errors.New("no totalCount, so the listing cannot be counted")
+			}
 			return err
 		},
 	})
