@@ -28,7 +28,7 @@ const (
 const usage = `export: export SaaS user directories to JSONL, CSV and Parquet.
 
 Usage:
-  export run       [-c FILE] [--job NAME]... [--run-id ID] [--now RFC3339] [--shard I/N | --shards N]
+  export run       [-c FILE] [--job NAME]... [--run-id ID] [--now RFC3339] [--shard I/N | --shards N] [--full]
                    [--output text|json] [--log-format text|json] [--dry-run]
   export validate  [-c FILE] [--check-destination [--job NAME]...]
   export plan      [-c FILE] [--output text|json]
