@@ -31,6 +31,8 @@ var incrementalJobs = []struct{ name, provider, extra string }{
 
 // stateBackend is where a test keeps its incremental state.
 type stateBackend struct {
+	dir  string
+	s3   S3
 	yaml string                                // the state: section
 	read func(t *testing.T, key string) []byte // nil when absent
 }
@@ -38,6 +40,7 @@ type stateBackend struct {
 func localState(t *testing.T) stateBackend {
 	dir := t.TempDir()
 	return stateBackend{
+		dir:  dir,
 		yaml: fmt.Sprintf("state: {dir: %q}\n", dir),
 		read: func(t *testing.T, key string) []byte {
 			b, err := os.ReadFile(filepath.Join(dir, key))
@@ -52,6 +55,8 @@ func localState(t *testing.T) stateBackend {
 func minioState(t *testing.T, srv *miniotest.Server) stateBackend {
 	bucket := srv.NewBucket(t)
 	return stateBackend{
+		dir:  "s3://" + bucket + "/state",
+		s3:   S3{Endpoint: srv.Endpoint, ForcePathStyle: true, PartSize: 5 << 20, UploadConcurrency: 1},
 		yaml: fmt.Sprintf("state: {dir: s3://%s/state, s3: {endpoint: %q, force_path_style: true}}\n", bucket, srv.Endpoint),
 		read: func(t *testing.T, key string) []byte {
 			if !slices.Contains(srv.Keys(t, bucket, "state/"), "state/"+key) {
