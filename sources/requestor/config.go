@@ -44,6 +44,13 @@ func parseJob(job httpsource.Job) (usersFilterPost, []httpsource.Problem) {
 		time.Time(*until).Before(time.Time(*from)) {
 		c.add("filter.LastUpdatedDateUntilUtc", "is before LastUpdatedDateFromUtc: no user can match")
 	}
+	// An incremental run starts at its window, unless the job's own
+	// LastUpdatedDateFromUtc is later; LastUpdatedDateUntilUtc stays.
+	if since := job.UpdatedSince; since != nil {
+		if from := post.LastUpdatedDateFromUtc; from == nil || since.After(time.Time(*from)) {
+			post.LastUpdatedDateFromUtc = new(dotnetTime(*since))
+		}
+	}
 	return post, c.problems
 }
 

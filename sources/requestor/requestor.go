@@ -60,7 +60,8 @@ func Filters() []httpsource.FilterDoc {
 		{Key: "IsSuperOperator", Type: "bool", Doc: "super operators (true) or the others (false)"},
 		{Key: "IsAdministrator", Type: "bool", Doc: "administrators (true) or the others (false)"},
 		{Key: "CustomerId", Type: "integer", Doc: "users of this customer"},
-		{Key: "LastUpdatedDateFromUtc", Type: "date", Doc: "users last updated at or after this time; " + date},
+		{Key: "LastUpdatedDateFromUtc", Type: "date", Doc: "users last updated at or after this time; " + date +
+			"; an incremental run starts it at its window, unless this is later"},
 		{Key: "LastUpdatedDateUntilUtc", Type: "date", Doc: "users last updated at or before this time; " + date},
 	}
 }
@@ -72,6 +73,14 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax, WireFormats: WireFormats(),
-		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
+		Incremental: httpsource.IncrementalFilter, IncrementalNote: IncrementalNote,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
 	}
 }
+
+// IncrementalNote is what an incremental run sees: the docs say nothing
+// of deletions or of users never updated, so the simulator's reading is
+// the one given.
+const IncrementalNote = "LastUpdatedDateFromUtc narrows the listing. A user whose LastUpdatedUtc is null matches " +
+	"no date filter, so only a full run exports it; deleted users just drop out of the listing, so an incremental " +
+	"run cannot see a deletion (anonymized or unapproved users are seen, if that updated them)."

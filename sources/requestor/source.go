@@ -21,21 +21,53 @@ type source struct {
 	url       string
 	post      usersFilterPost // PageIndex is set per page
 	mediaType string          // Content-Type and Accept: the job's wire format
+	// needTotal refuses a page without TotalItems: a probe counts with it.
+	needTotal bool
 }
 
 // New returns the job's source. It refuses a job that CheckConfig rejects,
 // so a caller that skipped the check cannot send a malformed body.
 func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	return newSource(job, client, false)
+}
+
+// probePageSize is the smallest PageSize the API takes: a probe wants only
+// TotalItems.
+const probePageSize = 1
+
+// newSource builds the job's source; a probe's asks for pages of
+// probePageSize and needs TotalItems.
+func newSource(job httpsource.Job, client *httpsource.Client, probe bool) (*source, error) {
 	post, problems := parseJob(job)
 	if len(problems) > 0 {
 		return nil, httpsource.ProblemsError(Name, problems)
 	}
 	post.PageSize = cmp.Or(job.PageSize, DefaultPageSize)
+	if probe {
+		post.PageSize = probePageSize
+	}
 	mediaType := "application/json"
 	if job.WireFormat == WireXML {
 		mediaType = "application/xml"
 	}
-	return &source{job: job, client: client, url: job.BaseURL + Endpoint, post: post, mediaType: mediaType}, nil
+	return &source{job: job, client: client, url: job.BaseURL + Endpoint, post: post, mediaType: mediaType, needTotal: probe}, nil
+}
+
+// Probe counts the job's users with one request for a one-user page, and
+// works out the pages, and so the requests, of one read at the job's page
+// size: an empty listing is one page.
+func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (httpsource.Estimate, error) {
+	probe, err := newSource(job, client, true)
+	if err != nil {
+		return httpsource.Estimate{}, err
+	}
+	page, err := probe.FetchPage(ctx, 0)
+	if err != nil {
+		return httpsource.Estimate{}, err
+	}
+	// The page count a read's page 0 reports, by the same rule.
+	pages := httpsource.NumberedPage(nil, &page.Total.V, 0, cmp.Or(job.PageSize, DefaultPageSize)).Pages.V
+	return httpsource.Estimate{Total: page.Total, Pages: pages, Requests: pages}, nil
 }
 
 // Fetch streams every page in order, up to the job's MaxInFlight at once.
@@ -58,6 +90,9 @@ func (s *source) FetchPage(ctx context.Context, index int) (httpsource.Page, err
 		Page:   index,
 		Decode: func(body []byte) (err error) {
 			page, err = decodePage(s.job, body, index, s.post.PageSize)
+			if err == nil && s.needTotal && !page.Total.Valid {
+				err = errors.New("no PagedUsers.TotalItems, so the listing cannot be counted")
+			}
 			return err
 		},
 	})
