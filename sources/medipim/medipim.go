@@ -56,6 +56,13 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize, Allowed: PageSizes()},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
-		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
+		Incremental: httpsource.IncrementalClient, IncrementalNote: IncrementalNote,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
 	}
 }
+
+// IncrementalNote is what an incremental run sees. The API sorts by id
+// only and has no update-time filter, so UpdatedSince changes no request.
+const IncrementalNote = "The API has no update-time filter and sorts by id only, so every incremental run reads " +
+	"the whole listing and keeps the users whose updatedAt is in the window. Deletions are invisible: a deleted " +
+	"user is simply no longer listed, and only a full run shows it gone."

@@ -1,6 +1,7 @@
 package medipim
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,15 +35,23 @@ type pageRef struct {
 }
 
 // New returns the job's source. It refuses a job that CheckConfig rejects,
-// so a caller that skipped the check cannot send a malformed query.
+// so a caller that skipped the check cannot send a malformed query. The
+// job's UpdatedSince changes nothing: the API cannot narrow to it (see
+// IncrementalNote).
 func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	return newSource(job, client, cmp.Or(job.PageSize, DefaultPageSize))
+}
+
+// probePageSize is the smallest page the API takes: a probe wants only
+// meta.total.
+const probePageSize = 10
+
+// newSource builds the job's source, asking for pages of size.
+func newSource(job httpsource.Job, client *httpsource.Client, size int) (*source, error) {
 	if problems := CheckConfig(job); len(problems) > 0 {
 		return nil, httpsource.ProblemsError(Name, problems)
 	}
-	s := &source{job: job, client: client, url: job.BaseURL + Endpoint, pageSize: job.PageSize}
-	if s.pageSize == 0 {
-		s.pageSize = DefaultPageSize
-	}
+	s := &source{job: job, client: client, url: job.BaseURL + Endpoint, pageSize: size}
 	if len(job.Filter) > 0 {
 		f, err := json.Marshal(job.Filter)
 		if err != nil {
@@ -56,6 +65,29 @@ func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, erro
 	}
 	s.sorting = json.RawMessage(sortJSON(desc))
 	return s, nil
+}
+
+// Probe counts the job's listing with one request for a page of
+// probePageSize, and works out what one read at the job's page size costs:
+// its page count, an empty listing being one page, in as many requests.
+func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (httpsource.Estimate, error) {
+	probe, err := newSource(job, client, probePageSize)
+	if err != nil {
+		return httpsource.Estimate{}, err
+	}
+	page, err := probe.FetchPage(ctx, 0)
+	if err != nil {
+		return httpsource.Estimate{}, err
+	}
+	// Checked here, not in Decode: the client would retry a well-formed
+	// answer without a count, and the answer would not change.
+	if !page.Total.Valid {
+		return httpsource.Estimate{}, fmt.Errorf("%s page 0: %s %s: the answer has no meta.total, so the listing cannot be counted",
+			Name, Method, Endpoint)
+	}
+	// The page count a read's page 0 reports, by the same rule.
+	pages := httpsource.NumberedPage(nil, &page.Total.V, 0, cmp.Or(job.PageSize, DefaultPageSize)).Pages.V
+	return httpsource.Estimate{Total: page.Total, Pages: pages, Requests: pages}, nil
 }
 
 // Fetch streams every page in order, up to the job's MaxInFlight at once.
