@@ -78,6 +78,12 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: PageSize, Max: PageSize, Allowed: []int{PageSize}},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
-		CheckConfig: CheckConfig, New: New, Simulator: Simulator, NoTotal: true,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator, NoTotal: true,
+		IncrementalNote: IncrementalNote, // Incremental stays IncrementalNone
 	}
 }
+
+// IncrementalNote says why McTime has no incremental runs.
+const IncrementalNote = "Not incremental: the API's users carry no update time (only id, names, email and " +
+	"mobile phone) and it has no update filter, so every run reads its listings in full; a deleted user is " +
+	"simply absent from the next run."

@@ -15,7 +15,7 @@ import (
 // source exports the job's listings one after the other: the active users,
 // the inactive ones, or both in that order.
 type source struct {
-	listings []httpsource.Pager
+	listings []*listing
 	inFlight int
 }
 
@@ -33,6 +33,15 @@ type listing struct {
 // New returns the job's source. It refuses a job that CheckConfig rejects,
 // so a caller that skipped the check cannot send a malformed query.
 func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, error) {
+	return newSource(job, client)
+}
+
+func newSource(job httpsource.Job, client *httpsource.Client) (*source, error) {
+	// The pipeline refuses such a job first; this keeps a caller that did
+	// not from exporting no one, since no user has an update time.
+	if job.UpdatedSince != nil {
+		return nil, fmt.Errorf("%s: an incremental run cannot tell what changed: the API's users carry no update time", Name)
+	}
 	p, problems := parseJob(job)
 	if len(problems) > 0 {
 		return nil, httpsource.ProblemsError(Name, problems)
@@ -57,7 +66,39 @@ func New(job httpsource.Job, client *httpsource.Client) (httpsource.Source, erro
 // whose validTo passes moves from the active listing to the inactive one:
 // both show as drift (a duplicate id, a changed page count).
 func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
-	return httpsource.Sequence(ctx, s.listings, s.inFlight, emit)
+	pagers := make([]httpsource.Pager, len(s.listings))
+	for i, l := range s.listings {
+		pagers[i] = l
+	}
+	return httpsource.Sequence(ctx, pagers, s.inFlight, emit)
+}
+
+// Probe reads page 0 of each listing of the job, at the API's one page
+// size, for its page count, and works out what one read costs: every page
+// of each listing, an empty one being one page, then page 0 of each
+// earlier listing again, as httpsource.Sequence reads them. McTime counts
+// no users, so Total stays null.
+func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (httpsource.Estimate, error) {
+	s, err := newSource(job, client)
+	if err != nil {
+		return httpsource.Estimate{}, err
+	}
+	var est httpsource.Estimate
+	for _, l := range s.listings {
+		page, err := l.FetchPage(ctx, 0)
+		if err != nil {
+			return httpsource.Estimate{}, err
+		}
+		// Checked here, not in Decode: the client would retry a
+		// well-formed answer without a count, and it would not change.
+		if !page.Pages.Valid {
+			return httpsource.Estimate{}, fmt.Errorf("%s page 0: %s %s?inactive=%s: the answer has no pageSize (the page count), "+
+				"so the listing cannot be counted", Name, Method, Endpoint, l.query.Get("inactive"))
+		}
+		est.Pages += page.Pages.V
+	}
+	est.Requests = est.Pages + len(s.listings) - 1
+	return est, nil
 }
 
 // FetchPage requests page index+1 of the listing: httpsource numbers pages
