@@ -37,9 +37,23 @@ func parseJob(job httpsource.Job) (url.Values, []httpsource.Problem) {
 			q.Set(key, v)
 		}
 	}
-	q["sort[]"] = withIDTieBreak(c.sort("sort", job.Sort))
+	sort := c.sort("sort", job.Sort)
+	if job.UpdatedSince != nil {
+		// Newest first, so that the read can stop where the window ends
+		// (see pastWindow). The pipeline refuses sort on an incremental
+		// job at validate; a caller that did not gets the problem here,
+		// rather than another order than it asked for.
+		if job.Sort != nil {
+			c.add("sort", "cannot be combined with an incremental run, which sorts by %s", incrementalSort)
+		}
+		sort = []string{incrementalSort}
+	}
+	q["sort[]"] = withIDTieBreak(sort)
 	return q, c.problems
 }
+
+// incrementalSort lists the most recently updated users first.
+const incrementalSort = "updated_at:desc"
 
 // withIDTieBreak appends id:asc unless the sort already uses id. Offset
 // paging is only stable over a total order, and id is unique; without it

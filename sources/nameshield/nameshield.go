@@ -52,6 +52,14 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
-		CheckConfig: CheckConfig, New: New, Simulator: Simulator,
+		Incremental: httpsource.IncrementalSorted, IncrementalNote: IncrementalNote,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
 	}
 }
+
+// IncrementalNote is what an incremental run sees. The API has no
+// update-time filter, but sorts on any field.
+const IncrementalNote = "The API has no update-time filter: an incremental run sorts by updated_at, newest " +
+	"first (so the job may not set sort), and stops at the first page that reaches past the window. Deletions " +
+	"are invisible: a deleted user is simply no longer listed, and only a full run shows it gone. A user without " +
+	"updated_at is only exported by full runs."
