@@ -352,7 +352,7 @@ func TestConfigProblems(t *testing.T) {
 				`jobs.yaml:2:61: state.s3.sse: expected one of "", AES256, aws:kms, aws:kms:dsse, got "rot13"`,
 				`jobs.yaml:2:69: state.ttl: unknown key "ttl" (valid keys: dir, s3, lease_ttl, lock_wait)`,
 				`jobs.yaml:4:46: jobs[0].incremental: job "m": provider mctime reports no update time, so a run cannot tell what changed; remove incremental: true (every run exports everyone)`,
-				`jobs.yaml:5:68: jobs[1].sort: job "n": an incremental nameshield job sorts by updated_at, newest first, to stop early; remove sort`,
+				`jobs.yaml:5:62: jobs[1].sort: job "n": an incremental nameshield job sorts by updated_at, newest first, to stop early; remove sort`,
 				`jobs.yaml:6:59: jobs[2].overlap: must not be negative, got "-5m"`,
 				`jobs.yaml:7:78: jobs[3].incremental: expected true or false, got "yes"`,
 			}},

@@ -34,7 +34,9 @@ func stream(ctx context.Context, p Pager, window, limit int, emit func(Page) err
 	if err != nil {
 		return err
 	}
-	if !first.Pages.Valid {
+	// A first page that is also the last needs no window: starting one
+	// would send requests for pages not needed.
+	if !first.Pages.Valid || first.Last {
 		return streamSequential(ctx, p, first, limit, emit)
 	}
 	if first.Pages.V > limit {

@@ -291,3 +291,41 @@ func TestStreamStopsWhenCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+// A page marked Last ends a windowed listing there: no later page is
+// emitted, the fetches still in flight are cancelled without failing the
+// listing, and a first page that is Last sends no other request.
+func TestStreamStopsAtALastPage(t *testing.T) {
+	for _, c := range []struct{ last, inFlight, maxRequests int }{
+		{last: 0, inFlight: 4, maxRequests: 1},
+		{last: 3, inFlight: 1, maxRequests: 4},
+		{last: 3, inFlight: 4, maxRequests: 4 + 3},
+	} {
+		t.Run(fmt.Sprintf("last=%d/in_flight=%d", c.last, c.inFlight), func(t *testing.T) {
+			var requests atomic.Int64
+			p := pagerFunc(func(ctx context.Context, index int) (Page, error) {
+				requests.Add(1)
+				if err := sleep(ctx, time.Duration(index)*time.Millisecond); err != nil {
+					return Page{}, err
+				}
+				page := numbered(index, 10)
+				page.Last = index == c.last
+				return page, nil
+			})
+			var got []string
+			err := Stream(context.Background(), p, c.inFlight, func(pg Page) error {
+				got = append(got, pg.Users[0].ID)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != c.last+1 || got[len(got)-1] != fmt.Sprintf("%d-a", c.last) {
+				t.Fatalf("emitted %v, want pages 0..%d", got, c.last)
+			}
+			if n := requests.Load(); n > int64(c.maxRequests) {
+				t.Errorf("%d requests, want at most %d", n, c.maxRequests)
+			}
+		})
+	}
+}
