@@ -313,32 +313,55 @@ func asDrift(err error) (drift, other error) {
 // which it returns too for its request counts. An incremental run's
 // source asks only for its window, where the API allows.
 func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *httpsource.Client, error) {
+	var since *time.Time
+	if inc != nil {
+		since = inc.window(r.extractedAt).Since
+	}
+	p, sj, client, err := r.connect(job, since)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := p.New(sj, client)
+	if err != nil {
+		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	return src, client, nil
+}
+
+// connect resolves what the job's provider needs (for base_url: simulator,
+// the built-in simulator's URL) and builds the job's HTTP client: auth,
+// CA bundle, proxy, timeout, retries and rate limit. since is the
+// incremental window's start, nil for everyone.
+func (r *runner) connect(job Job, since *time.Time) (sources.Provider, httpsource.Job, *httpsource.Client, error) {
 	p, ok := sources.Lookup(job.Provider)
 	if !ok {
-		return nil, nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
+		return p, httpsource.Job{}, nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
+	}
+	fail := func(format string, err error) (sources.Provider, httpsource.Job, *httpsource.Client, error) {
+		return p, httpsource.Job{}, nil, fmt.Errorf("job %q: "+format, job.Name, err)
 	}
 	baseURL := job.BaseURL
 	if baseURL == SimulatorURL {
 		var err error
 		if baseURL, err = r.simulatorURL(p.Name); err != nil {
-			return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
+			return fail("%w", err)
 		}
 	}
 	var ca []byte
 	if job.TLS.CAFile != "" {
 		var err error
 		if ca, err = readCABundle(job.TLS.CAFile); err != nil { // checked at load, but read anew
-			return nil, nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
+			return fail("tls.ca_file: %w", err)
 		}
 	}
 	// The proxy settings as they are now, not as net/http first read them.
 	proxy, err := httpsource.ProxyFromEnvironment()
 	if err != nil {
-		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
+		return fail("%w", err)
 	}
 	transport, err := httpsource.NewTransport(httpsource.TransportConfig{CAPEM: ca, Proxy: proxy})
 	if err != nil {
-		return nil, nil, fmt.Errorf("job %q: tls.ca_file: %w", job.Name, err)
+		return fail("tls.ca_file: %w", err)
 	}
 	client := httpsource.NewClient(httpsource.ClientConfig{
 		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
@@ -347,14 +370,8 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *h
 		Transport: transport,
 	})
 	sj := job.SourceJob(baseURL, r.extractedAt)
-	if inc != nil {
-		sj.UpdatedSince = inc.window(r.extractedAt).Since
-	}
-	src, err := p.New(sj, client)
-	if err != nil {
-		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
-	}
-	return src, client, nil
+	sj.UpdatedSince = since
+	return p, sj, client, nil
 }
 
 // stamp is the part of normalization that belongs to the run, not the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/saas-export/export/pipeline"
 	"github.com/saas-export/export/schema"
@@ -15,36 +16,87 @@ import (
 	"github.com/saas-export/export/sources/simulator"
 )
 
-func cmdPlan(_ context.Context, args []string, e env) int {
+func cmdPlan(ctx context.Context, args []string, e env) int {
 	fs := newFlags("plan", e)
+	var jobs multiFlag
 	cfgFlag := fs.String("c", "", "config file (default $EXPORT_CONFIG, then ./jobs.yaml)")
+	fs.Var(&jobs, "job", "plan only this job (repeatable)")
 	output := fs.String("output", "text", "text or json")
+	offline := fs.Bool("offline", false, "send no count probe: no network at all")
+	shards := fs.Int("shards", 0, "show which of N shards runs each job")
+	full := fs.Bool("full", false, "plan a run with --full: incremental jobs export everyone")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
+	}
+	if *output != "text" && *output != "json" {
+		return usageError(e, fmt.Errorf("--output must be text or json, not %q", *output))
+	}
+	if *shards < 0 {
+		return usageError(e, fmt.Errorf("--shards must be at least 1"))
 	}
 	cfg, code := loadConfig(*cfgFlag, e)
 	if cfg == nil {
 		return code
 	}
-	return printPlan(e, cfg, pipeline.Options{}, *output)
+	opts := pipeline.PlanOptions{
+		Options: pipeline.Options{Jobs: jobs, Version: version(), Full: *full},
+		Offline: *offline, Shards: *shards,
+	}
+	return printPlan(ctx, e, cfg, opts, *output)
 }
 
-func printPlan(e env, cfg *pipeline.Config, opts pipeline.Options, format string) int {
-	plan, err := pipeline.Plan(cfg, opts)
+// printPlan prints the plan; a job whose probe or state failed makes it
+// exit 1, as a failed job makes a run.
+func printPlan(ctx context.Context, e env, cfg *pipeline.Config, opts pipeline.PlanOptions, format string) int {
+	plan, err := pipeline.MakePlan(ctx, cfg, opts)
 	if err != nil {
 		return usageError(e, err)
 	}
+	code := exitOK
+	if plan.Totals.Failed > 0 {
+		code = exitJobsFailed
+	}
 	if format == "json" {
-		return writeJSON(e, plan)
+		return max(writeJSON(e, plan), code)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tPROVIDER\tREQUEST\tPAGE SIZE\tIN FLIGHT\tRATE\tFORMATS\tOUTPUT")
-	for _, p := range plan {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Job, p.Provider, p.Request, p.PageSize,
-			p.MaxInFlight, p.RateLimit, strings.Join(p.Formats, ","), p.Output)
+	fmt.Fprintln(tw, "JOB\tPROVIDER\tSHARD\tREQUEST\tPAGE SIZE\tIN FLIGHT\tRATE\tSOURCE TOTAL\tPAGES\tREQUESTS\tSECONDS\tSINCE\tFORMATS\tOUTPUT / ERROR")
+	for _, p := range plan.Jobs {
+		requests := orDash(p.Requests)
+		if p.RequestsAtMost && p.Requests != nil {
+			requests = "<= " + requests
+		}
+		seconds := "-"
+		if p.SecondsEstimate != nil {
+			seconds = fmt.Sprintf("%.1f", *p.SecondsEstimate)
+		}
+		since := "-"
+		if p.Incremental != nil {
+			since = "everyone"
+			if p.Incremental.Since != nil {
+				since = p.Incremental.Since.UTC().Format(time.RFC3339)
+			}
+		}
+		detail := p.Output
+		if p.Error != "" {
+			detail = p.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Job, p.Provider, orDash(p.Shard),
+			p.Request, p.PageSize, p.MaxInFlight, p.RateLimit, orDash(p.SourceTotal), orDash(p.Pages), requests, seconds,
+			since, strings.Join(p.Formats, ","), detail)
 	}
+	fmt.Fprintf(tw, "total: %d jobs, %d requests, about %.1f s one after another\n",
+		plan.Totals.Jobs, plan.Totals.Requests, plan.Totals.SecondsEstimate)
 	_ = tw.Flush()
-	return exitOK
+	return code
+}
+
+// orDash writes a number that may be unknown.
+func orDash[T int | int64](v *T) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
 }
 
 func writeJSON(e env, v any) int {

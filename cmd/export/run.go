@@ -59,7 +59,7 @@ func cmdRun(ctx context.Context, args []string, e env) int {
 		return code
 	}
 	if *dryRun {
-		return printPlan(e, cfg, opts, *output)
+		return printPlan(ctx, e, cfg, pipeline.PlanOptions{Options: opts, Offline: true}, *output)
 	}
 	var progress *bars
 	if wantBars(e) {

@@ -160,8 +160,8 @@ jobs:
 		t.Fatalf("plan: exit %d; stderr:\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("plan: want a header and 2 jobs:\n%s", stdout)
+	if len(lines) != 4 || !strings.HasPrefix(lines[3], "total: 2 jobs") {
+		t.Fatalf("plan: want a header, 2 jobs and the totals:\n%s", stdout)
 	}
 	for i, folder := range []string{"s3://bkt/pre/medipim-be/dt=%s/run=RUN_ID", "s3://other/ns/dt=%s/run=RUN_ID"} {
 		fields := strings.Fields(lines[i+1])

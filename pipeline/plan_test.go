@@ -1,0 +1,155 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// planThenRun plans cfg, checks the plan wrote nothing under dirs, runs
+// cfg and returns both, by job.
+func planThenRun(t *testing.T, cfg *Config, opts PlanOptions, dirs ...string) (map[string]PlannedJob, map[string]JobResult) {
+	t.Helper()
+	plan, err := MakePlan(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			t.Fatalf("the plan wrote into %s: %v", dir, entries)
+		}
+	}
+	planned := map[string]PlannedJob{}
+	for _, pj := range plan.Jobs {
+		if pj.Error != "" {
+			t.Fatalf("plan of %s: %s", pj.Job, pj.Error)
+		}
+		if pj.ProbeRequests < 1 || pj.ProbeRequests > 3 {
+			t.Errorf("%s: the probe sent %d requests, want 1 to 3", pj.Job, pj.ProbeRequests)
+		}
+		planned[pj.Job] = pj
+	}
+	sum, err := Run(context.Background(), cfg, opts.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := map[string]JobResult{}
+	for _, res := range sum.Jobs {
+		if res.Status != StatusSucceeded {
+			t.Fatalf("run of %s: %s", res.Job, res.Error)
+		}
+		ran[res.Job] = res
+	}
+	return planned, ran
+}
+
+// The plan of the root jobs.yaml predicts, exactly, the requests the run
+// that follows makes (the built-in simulator, no faults), and so does the
+// plan of the same jobs made incremental, before their first run and
+// after it (Nameshield's early stop makes its estimate an upper bound).
+func TestPlanPredictsTheRunsRequests(t *testing.T) {
+	out, state := t.TempDir(), t.TempDir()
+	cfg := rootJobsTo(t, fmt.Sprintf("  destination: %s\n", out))
+	planned, ran := planThenRun(t, cfg, PlanOptions{Options: Options{RunID: "r1", Now: pinnedNow}}, out)
+	if len(planned) != 5 {
+		t.Fatalf("planned %d jobs, want the root jobs.yaml's 5", len(planned))
+	}
+	for job, pj := range planned {
+		res := ran[job]
+		if pj.Requests == nil || int64(*pj.Requests) != res.Requests || pj.RequestsAtMost {
+			t.Errorf("%s: planned %v requests (at most: %v), the run made %d", job, deref(pj.Requests), pj.RequestsAtMost, res.Requests)
+		}
+		if pj.SourceTotal != nil && res.SourceTotal != nil && *pj.SourceTotal != *res.SourceTotal {
+			t.Errorf("%s: planned a total of %d, the run found %d", job, *pj.SourceTotal, *res.SourceTotal)
+		}
+		t.Logf("%-10s planned %4d requests, run made %4d (probe: %d)", job, deref(pj.Requests), res.Requests, pj.ProbeRequests)
+	}
+
+	// The same jobs, incremental (McTime cannot be).
+	body, err := os.ReadFile("../jobs.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := strings.Replace(string(body), "  destination: ./out\n", fmt.Sprintf("  destination: %s\n", out), 1)
+	yml = strings.Replace(yml, "\njobs:\n", fmt.Sprintf("\nstate: {dir: %q}\njobs:\n", state), 1)
+	for _, name := range []string{"kare", "medipim", "nameshield", "requestor"} {
+		yml = strings.Replace(yml, "provider: "+name+"\n", "provider: "+name+"\n    incremental: true\n", 1)
+	}
+	inc, err := Parse(filepath.Join(t.TempDir(), "jobs.yaml"), []byte(yml), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, runID := range []string{"i1", "i2"} {
+		planned, ran := planThenRun(t, inc, PlanOptions{Options: Options{RunID: runID, Now: pinnedNow}})
+		for job, pj := range planned {
+			res := ran[job]
+			if (pj.Incremental == nil) != (job == "mctime") {
+				t.Errorf("%s %s: planned window %+v", runID, job, pj.Incremental)
+			}
+			if pj.Incremental != nil && res.Incremental != nil && !equalTimes(pj.Incremental.Since, res.Incremental.Since) {
+				t.Errorf("%s %s: planned since %v, the run read since %v", runID, job, pj.Incremental.Since, res.Incremental.Since)
+			}
+			switch {
+			case pj.Requests == nil:
+				t.Errorf("%s %s: no request estimate", runID, job)
+			case pj.RequestsAtMost && res.Requests > int64(*pj.Requests):
+				t.Errorf("%s %s: planned at most %d requests, the run made %d", runID, job, *pj.Requests, res.Requests)
+			case !pj.RequestsAtMost && int64(*pj.Requests) != res.Requests:
+				t.Errorf("%s %s: planned %d requests, the run made %d", runID, job, *pj.Requests, res.Requests)
+			}
+			t.Logf("%s %-10s planned %4d requests (at most: %v), run made %4d, exported %d", runID, job, deref(pj.Requests), pj.RequestsAtMost, res.Requests, res.Records)
+		}
+		if runID == "i2" && !planned["nameshield"].RequestsAtMost {
+			t.Error("an incremental Nameshield plan with a window should be an upper bound")
+		}
+	}
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+// Offline, the plan sends nothing (the simulator is never started: a
+// job whose base_url is unreachable plans all the same) and leaves the
+// estimates null; a failed probe is the job's error, not the plan's.
+func TestPlanOfflineAndFailedProbes(t *testing.T) {
+	cfg := parseTestConfig(t, `version: 1
+output: {destination: "{{out}}"}
+jobs:
+  - {name: dead, provider: medipim, base_url: "http://127.0.0.1:1", retry: {max_attempts: 1}}
+  - {name: ok, provider: medipim, base_url: simulator}
+`, t.TempDir())
+	plan, err := MakePlan(context.Background(), cfg, PlanOptions{Offline: true, Shards: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pj := range plan.Jobs {
+		if pj.Error != "" || pj.Requests != nil || pj.SourceTotal != nil || pj.ProbeRequests != 0 || pj.Shard == nil || *pj.Shard != ShardOf(pj.Job, 3) {
+			t.Errorf("offline %s: %+v", pj.Job, pj)
+		}
+	}
+	plan, err = MakePlan(context.Background(), cfg, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dead := plan.Jobs[0]; !strings.Contains(dead.Error, `job "dead": count probe`) || plan.Totals.Failed != 1 || plan.Jobs[1].Error != "" {
+		t.Errorf("a dead API: %+v, totals %+v", dead, plan.Totals)
+	}
+	if ok := plan.Jobs[1]; ok.Requests == nil || plan.Totals.Requests != *ok.Requests {
+		t.Errorf("totals %+v do not add up the job that planned", plan.Totals)
+	}
+}
+
+func equalTimes(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
