@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,5 +177,60 @@ jobs:
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+}
+
+// --shards N takes the index from Kubernetes' JOB_COMPLETION_INDEX or AWS
+// Batch's AWS_BATCH_JOB_ARRAY_INDEX and picks the jobs --shard I/N does,
+// which `export plan --shards N` shows; over the N shards every job of
+// the root jobs.yaml runs once.
+func TestShardsFromSchedulers(t *testing.T) {
+	planned := func(vars map[string]string, args ...string) []string {
+		t.Helper()
+		code, stdout, stderr := runCmd(t, vars, append([]string{"run", "-c", "../../jobs.yaml", "--dry-run", "--output", "json"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, stderr)
+		}
+		var plan pipeline.Plan
+		if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+			t.Fatal(err)
+		}
+		var jobs []string
+		for _, j := range plan.Jobs {
+			jobs = append(jobs, j.Job)
+		}
+		return jobs
+	}
+	code, stdout, stderr := runCmd(t, nil, "plan", "-c", "../../jobs.yaml", "--offline", "--shards", "3", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("plan --shards 3: exit %d\n%s", code, stderr)
+	}
+	var plan pipeline.Plan
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	byShard := map[int][]string{}
+	for _, j := range plan.Jobs {
+		if j.Shard == nil {
+			t.Fatalf("plan --shards 3: job %s has no shard", j.Job)
+		}
+		byShard[*j.Shard] = append(byShard[*j.Shard], j.Job)
+	}
+	var all []string
+	for i := range 3 {
+		want := planned(nil, "--shard", fmt.Sprintf("%d/3", i))
+		for _, name := range []string{"JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"} {
+			if got := planned(map[string]string{name: strconv.Itoa(i)}, "--shards", "3"); !slices.Equal(got, want) {
+				t.Errorf("%s=%d --shards 3 runs %v, --shard %d/3 runs %v", name, i, got, i, want)
+			}
+		}
+		if !slices.Equal(byShard[i], want) {
+			t.Errorf("plan --shards 3 puts %v on shard %d, which runs %v", byShard[i], i, want)
+		}
+		all = append(all, want...)
+	}
+	slices.Sort(all)
+	if want := []string{"kare", "mctime", "medipim", "nameshield", "requestor"}; !slices.Equal(all, want) {
+		t.Errorf("over 3 shards the jobs run are %v, want each of %v once", all, want)
 	}
 }
