@@ -121,6 +121,10 @@ type providerInfo struct {
 	AuthKinds       []string               `json:"auth"`
 	Sort            string                 `json:"sort,omitempty"`
 	Filters         []httpsource.FilterDoc `json:"filters"`
+	// Incremental is how an incremental job narrows the listing: filter,
+	// sorted, client, or "" (refused); the note says what it cannot see.
+	Incremental     string `json:"incremental"`
+	IncrementalNote string `json:"incremental_note"`
 }
 
 func cmdProviders(_ context.Context, args []string, e env) int {
@@ -136,6 +140,7 @@ func cmdProviders(_ context.Context, args []string, e env) int {
 			DefaultRate:     p.DefaultRate.String(),
 			DefaultPageSize: p.PageSize.Default, MaxPageSize: p.PageSize.Max, PageSizes: p.PageSize.Allowed,
 			AuthKinds: p.AuthKinds, Sort: p.Sort, Filters: p.Filters,
+			Incremental: string(p.Incremental), IncrementalNote: p.IncrementalNote,
 		})
 	}
 	if *output == "json" {
@@ -164,6 +169,11 @@ func printProvider(w io.Writer, p providerInfo) {
 	if p.Sort != "" {
 		fmt.Fprintf(w, "  sort:       %s\n", p.Sort)
 	}
+	incremental := p.Incremental
+	if incremental == "" {
+		incremental = "no"
+	}
+	fmt.Fprintf(w, "  incremental: %s: %s\n", incremental, p.IncrementalNote)
 	fmt.Fprintln(w, "  filter:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range p.Filters {
