@@ -31,7 +31,7 @@ Usage:
   export run       [-c FILE] [--job NAME]... [--run-id ID] [--now RFC3339] [--shard I/N | --shards N] [--full]
                    [--output text|json] [--log-format text|json] [--dry-run]
   export validate  [-c FILE] [--check-destination [--job NAME]...]
-  export plan      [-c FILE] [--output text|json]
+  export plan      [-c FILE] [--job NAME]... [--output text|json] [--offline] [--shards N] [--full]
   export providers [--output text|json]
   export schema    [--output json|arrow|athena] [--include-raw]
   export simulate  [--addr HOST:PORT] [--users N] [--seed S] [--latency D] [--faults SPEC]
