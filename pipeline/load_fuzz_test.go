@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/httpsource"
 )
 
 // fuzzEnv stands in for the environment: fuzzed ${NAME}s must not read
@@ -123,9 +124,9 @@ jobs:
 	`version: 1
 concurrency: 3
 output: {destination: file:///var/exports, formats: [parquet], compression: {parquet: gzip}, include_raw: true}
-state: {dir: s3://state-bucket/export}
+state: {dir: s3://state-bucket/export, lease_ttl: 15m, lock_wait: 30s, s3: {region: eu-west-3, sse: aws:kms}}
 jobs:
-  - {name: kare-all, provider: kare, base_url: simulator, filter: {whereType: [1, 2], whereIsDeleted: false, extend: [organization]}}
+  - {name: kare-all, provider: kare, base_url: simulator, incremental: true, overlap: 10m, filter: {whereType: [1, 2], whereIsDeleted: false, extend: [organization]}}
   - {name: mctime, provider: mctime, base_url: simulator, filter: {userIds: [a, b], roles: employee, inactive: true}}
   - {name: nameshield, provider: nameshield, filter: {customer_id: 12, firstname: "J*"}, sort: ["firstname:desc", "id:asc"]}
   - name: requestor
@@ -254,8 +255,11 @@ func checkAccepted(t *testing.T, cfg, again *Config) {
 		if j.PageSize < 1 || j.MaxInFlight < 1 || j.Timeout <= 0 || j.Retry.MaxAttempts < 1 || j.Retry.MaxBackoff <= 0 {
 			t.Errorf("job %s: page size %d, in flight %d, timeout %v, retry %+v", j.Name, j.PageSize, j.MaxInFlight, j.Timeout, j.Retry)
 		}
-		if j.Incremental {
-			t.Errorf("job %s: incremental is not supported yet", j.Name)
+		if p, _ := sources.Lookup(j.Provider); j.Incremental && p.Incremental == httpsource.IncrementalNone {
+			t.Errorf("job %s: incremental accepted for %s, which has no update time", j.Name, j.Provider)
+		}
+		if j.Overlap < 0 || cfg.State.LeaseTTL < minLeaseTTL || cfg.State.LockWait < 0 {
+			t.Errorf("job %s: overlap %v, lease_ttl %v, lock_wait %v", j.Name, j.Overlap, cfg.State.LeaseTTL, cfg.State.LockWait)
 		}
 		checkAuth(t, j)
 		o := j.Output
