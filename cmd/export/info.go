@@ -70,25 +70,30 @@ func printPlan(ctx context.Context, e env, cfg *pipeline.Config, opts pipeline.P
 		if p.SecondsEstimate != nil {
 			seconds = fmt.Sprintf("%.1f", *p.SecondsEstimate)
 		}
-		since := "-"
-		if p.Incremental != nil {
-			since = "everyone"
-			if p.Incremental.Since != nil {
-				since = p.Incremental.Since.UTC().Format(time.RFC3339)
-			}
-		}
 		detail := p.Output
 		if p.Error != "" {
 			detail = p.Error
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Job, p.Provider, orDash(p.Shard),
 			p.Request, p.PageSize, p.MaxInFlight, p.RateLimit, orDash(p.SourceTotal), orDash(p.Pages), requests, seconds,
-			since, strings.Join(p.Formats, ","), detail)
+			sinceText(p.Incremental), strings.Join(p.Formats, ","), detail)
 	}
 	fmt.Fprintf(tw, "total: %d jobs, %d requests, about %.1f s one after another\n",
 		plan.Totals.Jobs, plan.Totals.Requests, plan.Totals.SecondsEstimate)
 	_ = tw.Flush()
 	return code
+}
+
+// sinceText writes an incremental window's start for the text tables:
+// "-" for a job that is not incremental, "everyone" for a full read.
+func sinceText(w *pipeline.Window) string {
+	switch {
+	case w == nil:
+		return "-"
+	case w.Since == nil:
+		return "everyone"
+	}
+	return w.Since.UTC().Format(time.RFC3339)
 }
 
 // orDash writes a number that may be unknown.

@@ -206,19 +206,12 @@ func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
 		if j.SourceTotal != nil {
 			total = strconv.FormatInt(*j.SourceTotal, 10)
 		}
-		since := "-" // not incremental
-		if j.Incremental != nil {
-			since = "everyone"
-			if j.Incremental.Since != nil {
-				since = j.Incremental.Since.UTC().Format(time.RFC3339)
-			}
-		}
 		detail := j.Manifest
 		if j.Error != "" {
 			detail = j.Error
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%s\n", j.Job, j.Provider, j.Status, j.Records, total,
-			since, j.Requests, j.Retries, j.DriftEvents, len(j.Files), j.Seconds, detail)
+			sinceText(j.Incremental), j.Requests, j.Retries, j.DriftEvents, len(j.Files), j.Seconds, detail)
 	}
 	return tw.Flush()
 }
