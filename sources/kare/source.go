@@ -78,13 +78,12 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 	var est httpsource.Estimate
 	var total int64
 	for _, l := range probe.listings {
-		page, err := l.FetchPage(ctx, 0)
+		n, pages, err := httpsource.CountPages(ctx, l, size, Name, Method, Endpoint, "totalCount")
 		if err != nil {
 			return httpsource.Estimate{}, err
 		}
-		total += page.Total.V
-		// The page count a read's page 0 reports, by the same rule.
-		est.Pages += httpsource.NumberedPage(nil, &page.Total.V, 0, size).Pages.V
+		total += n
+		est.Pages += pages
 	}
 	est.Total = schema.Some(total)
 	est.Requests = est.Pages + len(probe.listings) - 1

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -75,19 +76,11 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 	if err != nil {
 		return httpsource.Estimate{}, err
 	}
-	page, err := probe.FetchPage(ctx, 0)
+	total, pages, err := httpsource.CountPages(ctx, probe, cmp.Or(job.PageSize, DefaultPageSize), Name, Method, Endpoint, "meta.total")
 	if err != nil {
 		return httpsource.Estimate{}, err
 	}
-	// Checked here, not in Decode: the client would retry a well-formed
-	// answer without a count, and the answer would not change.
-	if !page.Total.Valid {
-		return httpsource.Estimate{}, fmt.Errorf("%s page 0: %s %s: the answer has no meta.total, so the listing cannot be counted",
-			Name, Method, Endpoint)
-	}
-	// The page count a read's page 0 reports, by the same rule.
-	pages := httpsource.NumberedPage(nil, &page.Total.V, 0, cmp.Or(job.PageSize, DefaultPageSize)).Pages.V
-	return httpsource.Estimate{Total: page.Total, Pages: pages, Requests: pages}, nil
+	return httpsource.Estimate{Total: schema.Some(total), Pages: pages, Requests: pages}, nil
 }
 
 // Fetch streams every page in order, up to the job's MaxInFlight at once.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -61,13 +62,12 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 	if err != nil {
 		return httpsource.Estimate{}, err
 	}
-	page, err := probe.FetchPage(ctx, 0)
+	total, pages, err := httpsource.CountPages(ctx, probe, cmp.Or(job.PageSize, DefaultPageSize),
+		Name, Method, Endpoint, "PagedUsers.TotalItems")
 	if err != nil {
 		return httpsource.Estimate{}, err
 	}
-	// The page count a read's page 0 reports, by the same rule.
-	pages := httpsource.NumberedPage(nil, &page.Total.V, 0, cmp.Or(job.PageSize, DefaultPageSize)).Pages.V
-	return httpsource.Estimate{Total: page.Total, Pages: pages, Requests: pages}, nil
+	return httpsource.Estimate{Total: schema.Some(total), Pages: pages, Requests: pages}, nil
 }
 
 // Fetch streams every page in order, up to the job's MaxInFlight at once.
