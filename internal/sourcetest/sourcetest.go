@@ -1,7 +1,8 @@
 // Package sourcetest holds the test helpers every provider package under
 // sources/ shares: rendering normalized rows and checking them against a
-// golden file, serving a provider's simulator, calling it, and fetching a
-// whole listing. It is for tests only.
+// golden file, serving a provider's simulator, calling it, recording what
+// a source sends, fetching a whole listing, and checking a probe's
+// estimate against it. It is for tests only.
 package sourcetest
 
 import (
@@ -210,6 +211,22 @@ func Users(pages []httpsource.Page) []schema.User {
 		all = append(all, p.Users...)
 	}
 	return all
+}
+
+// IDs returns the ids of users, in order.
+func IDs(users []schema.User) []string {
+	out := make([]string, len(users))
+	for i, u := range users {
+		out[i] = u.ID
+	}
+	return out
+}
+
+// SortedIDs returns the ids of users, sorted.
+func SortedIDs(users []schema.User) []string {
+	out := IDs(users)
+	slices.Sort(out)
+	return out
 }
 
 // CheckPages checks a whole listing of total users: that it came in

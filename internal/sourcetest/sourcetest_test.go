@@ -1,11 +1,17 @@
 package sourcetest
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources/simdata"
 )
 
 func TestRowsRendersEveryColumn(t *testing.T) {
@@ -66,5 +72,55 @@ func TestArrayLen(t *testing.T) {
 		if n, ok := ArrayLen([]byte(tt.body), tt.path...); n != tt.n || ok != tt.ok {
 			t.Errorf("%s %v: %d %v, want %d %v", tt.body, tt.path, n, ok, tt.n, tt.ok)
 		}
+	}
+}
+
+func TestRecorderKeepsAndPassesOn(t *testing.T) {
+	echo := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(body)
+	})
+	rec := &Recorder{Next: echo}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	for _, body := range []string{"one", "two"} {
+		resp, err := http.Post(srv.URL+"/p?q="+body, "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != body {
+			t.Errorf("answer %q, want the body passed on: %q", got, body)
+		}
+	}
+	reqs := rec.Take()
+	if len(reqs) != 2 || reqs[0].Body != "one" || reqs[1].Body != "two" || reqs[1].Method != http.MethodPost ||
+		reqs[1].URL.Path != "/p" || reqs[1].URL.Query().Get("q") != "two" {
+		t.Fatalf("kept %+v", reqs)
+	}
+	if again := rec.Take(); len(again) != 0 {
+		t.Errorf("a second Take: %d requests, want none", len(again))
+	}
+}
+
+func TestUpdateQuantileAndBetween(t *testing.T) {
+	day := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	var people []simdata.Person
+	for _, d := range []int{3, 0, 4, 1, 2} {
+		people = append(people, simdata.Person{Number: 1000 + d, UpdatedAt: day.AddDate(0, 0, d)})
+	}
+	if got := UpdateQuantile(people, 0.5); !got.Equal(day.AddDate(0, 0, 2)) {
+		t.Errorf("median %v", got)
+	}
+	if got := UpdateQuantile(people, 0.2); !got.Equal(day.AddDate(0, 0, 1)) {
+		t.Errorf("0.2 quantile %v", got)
+	}
+	id := func(p simdata.Person) string { return strconv.Itoa(p.Number) }
+	if got := UpdatedBetween(people, day.AddDate(0, 0, 1), day.AddDate(0, 0, 3), id); !slices.Equal(got, []string{"1001", "1002", "1003"}) {
+		t.Errorf("between days 1 and 3: %v", got)
+	}
+	if got := UpdatedBetween(people, day.AddDate(0, 0, 3), time.Time{}, id); !slices.Equal(got, []string{"1003", "1004"}) {
+		t.Errorf("from day 3: %v", got)
 	}
 }

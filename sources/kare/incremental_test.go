@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,40 +18,13 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// updatedFrom returns the ids of people, deleted or not, updated at or
-// after since and at or before until (zero: no bound), sorted.
-func updatedFrom(people []simdata.Person, since, until time.Time) []string {
-	var out []string
-	for _, p := range people {
-		if !p.UpdatedAt.Before(since) && (until.IsZero() || !p.UpdatedAt.After(until)) {
-			out = append(out, strconv.Itoa(p.Number))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// medianUpdate is the update time of the person in the middle of people
-// by update time: a window from it holds about half of them.
-func medianUpdate(people []simdata.Person) time.Time {
-	times := make([]time.Time, len(people))
-	for i, p := range people {
-		times[i] = p.UpdatedAt
-	}
-	slices.SortFunc(times, time.Time.Compare)
-	return times[len(times)/2]
-}
-
-func sortedIDs(us []schema.User) []string {
-	out := ids(us)
-	slices.Sort(out)
-	return out
-}
+// personID is the id the API gives a person.
+func personID(p simdata.Person) string { return strconv.Itoa(p.Number) }
 
 func TestIncrementalFetchesTheWindow(t *testing.T) {
 	people := &simdata.People{N: 700, Seed: 11}
 	all := people.All()
-	mid := medianUpdate(all)
+	mid := sourcetest.UpdateQuantile(all, 0.5)
 	base := sourcetest.Mount(t, Name, Simulator(people))
 	for _, tt := range []struct {
 		name  string
@@ -63,7 +35,7 @@ func TestIncrementalFetchesTheWindow(t *testing.T) {
 		{"from a time with nanoseconds, sent truncated", mid.Add(-time.Nanosecond)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			want := updatedFrom(all, tt.since, time.Time{})
+			want := sourcetest.UpdatedBetween(all, tt.since, time.Time{}, personID)
 			if len(want) == 0 || len(want) == len(all) {
 				t.Fatalf("%d of %d people in the window: the test proves nothing", len(want), len(all))
 			}
@@ -76,7 +48,7 @@ func TestIncrementalFetchesTheWindow(t *testing.T) {
 			// Sent truncated to the millisecond, a window may grow, never
 			// shrink; people are updated on whole seconds, so it holds
 			// the same users here.
-			if ids := sortedIDs(got); !slices.Equal(ids, want) {
+			if ids := sourcetest.SortedIDs(got); !slices.Equal(ids, want) {
 				t.Errorf("%d users, want the %d updated from %v", len(ids), len(want), tt.since)
 			}
 			if last := pages[len(pages)-1].Total; last != schema.Some(int64(len(want))) {
@@ -103,7 +75,7 @@ func TestIncrementalSeesTouchedAndInsertedPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := sortedIDs(sourcetest.Users(pages)); !slices.Equal(got, want) {
+	if got := sourcetest.SortedIDs(sourcetest.Users(pages)); !slices.Equal(got, want) {
 		t.Errorf("users %v, want the touched and inserted %v", got, want)
 	}
 }
@@ -111,7 +83,7 @@ func TestIncrementalSeesTouchedAndInsertedPeople(t *testing.T) {
 func TestIncrementalTakesTheLaterStart(t *testing.T) {
 	people := &simdata.People{N: 500, Seed: 12}
 	all := people.All()
-	mid := medianUpdate(all)
+	mid := sourcetest.UpdateQuantile(all, 0.5)
 	early, late := mid.Add(-90*24*time.Hour), mid.Add(60*24*time.Hour)
 	end := mid.Add(120 * 24 * time.Hour)
 	base := sourcetest.Mount(t, Name, Simulator(people))
@@ -151,38 +123,16 @@ func TestIncrementalTakesTheLaterStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			var want []string
-			for _, id := range updatedFrom(all, tt.wantStart, end) {
+			for _, id := range sourcetest.UpdatedBetween(all, tt.wantStart, end, personID) {
 				if tt.whereDelete == nil || people.Person(mustAtoi(t, id)-1000).Inactive {
 					want = append(want, id)
 				}
 			}
-			if got := sortedIDs(sourcetest.Users(pages)); len(want) == 0 || !slices.Equal(got, want) {
+			if got := sourcetest.SortedIDs(sourcetest.Users(pages)); len(want) == 0 || !slices.Equal(got, want) {
 				t.Errorf("%d users, want %d", len(got), len(want))
 			}
 		})
 	}
-}
-
-// counter counts the requests a handler answers, and keeps their queries.
-type counter struct {
-	mu      sync.Mutex
-	queries []url.Values
-	next    http.Handler
-}
-
-func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	c.queries = append(c.queries, r.URL.Query())
-	c.mu.Unlock()
-	c.next.ServeHTTP(w, r)
-}
-
-func (c *counter) take() []url.Values {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.queries
-	c.queries = nil
-	return q
 }
 
 // TestProbeMatchesFetch checks that Probe sends one small request a
@@ -191,30 +141,22 @@ func (c *counter) take() []url.Values {
 func TestProbeMatchesFetch(t *testing.T) {
 	people := &simdata.People{N: 333, Seed: 13}
 	all := people.All()
-	mid := medianUpdate(all)
+	mid := sourcetest.UpdateQuantile(all, 0.5)
 	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
-	count := &counter{next: Simulator(people)}
-	base := sourcetest.Mount(t, Name, count)
+	rec := &sourcetest.Recorder{Next: Simulator(people)}
+	base := sourcetest.Mount(t, Name, rec)
 	for _, since := range []*time.Time{nil, &mid, &future} {
 		for _, filter := range []map[string]any{nil, {"whereIsDeleted": true}, {"whereLastName": "e"}} {
 			for _, size := range []int{0, 1, 7, 50, 120, 500} {
 				t.Run(fmt.Sprintf("since %v, filter %v, size %d", since, filter, size), func(t *testing.T) {
 					job := httpsource.Job{Name: "kare", BaseURL: base, PageSize: size, MaxInFlight: 3, Filter: filter, UpdatedSince: since}
-					probeClient := sourcetest.Client(Name, job.Name, auth())
-					est, err := Probe(context.Background(), job, probeClient)
-					if err != nil {
-						t.Fatal(err)
-					}
 					listings := 2
 					if filter["whereIsDeleted"] != nil {
 						listings = 1
 					}
-					probes := count.take()
-					if n := probeClient.Stats().Requests; n != int64(listings) || len(probes) != listings {
-						t.Errorf("the probe sent %d requests (%d answered), want one a listing: %d", n, len(probes), listings)
-					}
-					for _, q := range probes {
-						if q.Get("pageSize") != "1" || q.Get("page") != "1" || q.Get("includeCount") != "true" ||
+					est, probes := sourcetest.Probe(t, Probe, job, sourcetest.Client(Name, job.Name, auth()), rec, listings) // one a listing
+					for _, r := range probes {
+						if q := r.URL.Query(); q.Get("pageSize") != "1" || q.Get("page") != "1" || q.Get("includeCount") != "true" ||
 							(since != nil && q.Get("whereUpdatedAt[start]") != since.Format(isoMillis)) {
 							t.Errorf("probe query %v", q)
 						}
@@ -225,14 +167,8 @@ func TestProbeMatchesFetch(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					count.take()
+					sourcetest.CheckEstimate(t, est, pages, fetchClient)
 					users := sourcetest.Users(pages)
-					if got := fetchClient.Stats().Requests; int64(est.Requests) != got || est.Pages != len(pages) || est.AtMost {
-						t.Errorf("estimate %+v; the fetch sent %d requests for %d pages", est, got, len(pages))
-					}
-					if est.Total != schema.Some(int64(len(users))) || pages[len(pages)-1].Total != est.Total {
-						t.Errorf("estimate total %v; the fetch returned %d users, reported %v", est.Total, len(users), pages[len(pages)-1].Total)
-					}
 					if since == &future && (len(users) != 0 || est.Requests != 2*listings-1) {
 						t.Errorf("an empty window: %d users, estimate %+v", len(users), est)
 					}
@@ -248,11 +184,7 @@ func TestProbeErrors(t *testing.T) {
 		t.Errorf("invalid job: %v", err)
 	}
 	// Without totalCount the listing cannot be counted.
-	noCount := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"data": []}`))
-	})
-	job = httpsource.Job{Name: "kare", BaseURL: sourcetest.Mount(t, Name, noCount)}
+	job = httpsource.Job{Name: "kare", BaseURL: sourcetest.Mount(t, Name, sourcetest.JSON(`{"data": []}`))}
 	_, err := Probe(context.Background(), job, sourcetest.Client(Name, job.Name, auth()))
 	if want := "no totalCount"; err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "kare") ||
 		!strings.Contains(err.Error(), "page 0") {
@@ -273,7 +205,7 @@ func TestProbeErrors(t *testing.T) {
 func TestSimulatorUpdatedAtStartIsInclusive(t *testing.T) {
 	people := &simdata.People{N: 200, Seed: 14}
 	all := people.All()
-	mid := medianUpdate(all)
+	mid := sourcetest.UpdateQuantile(all, 0.5)
 	sim := Simulator(people)
 	for _, start := range []time.Time{mid, mid.Add(time.Millisecond), mid.Add(-time.Millisecond)} {
 		var want []string

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,14 +42,6 @@ func split(people *simdata.People) (shown, deleted []string) {
 	return shown, deleted
 }
 
-func ids(us []schema.User) []string {
-	out := make([]string, len(us))
-	for i, u := range us {
-		out[i] = u.ID
-	}
-	return out
-}
-
 func TestSourceExportsBothListings(t *testing.T) {
 	people := &simdata.People{N: 1234, Seed: 3}
 	shown, deleted := split(people)
@@ -81,7 +72,7 @@ func TestSourceExportsBothListings(t *testing.T) {
 				}
 			}
 			all := sourcetest.Users(pages)
-			if got, want := ids(all), append(slices.Clone(shown), deleted...); !slices.Equal(got, want) {
+			if got, want := sourcetest.IDs(all), append(slices.Clone(shown), deleted...); !slices.Equal(got, want) {
 				t.Fatalf("%d users, want %d: not deleted then deleted, each once, in id order", len(got), len(want))
 			}
 			for _, u := range all {
@@ -129,7 +120,7 @@ func TestSourceWhereIsDeletedExportsOneListing(t *testing.T) {
 				t.Fatal(err)
 			}
 			all := sourcetest.Users(pages)
-			if !slices.Equal(ids(all), tt.want) || pages[len(pages)-1].Total != schema.Some(int64(len(tt.want))) {
+			if !slices.Equal(sourcetest.IDs(all), tt.want) || pages[len(pages)-1].Total != schema.Some(int64(len(tt.want))) {
 				t.Fatalf("%d users, total %v; want %d", len(all), pages[len(pages)-1].Total, len(tt.want))
 			}
 			for _, u := range all {
@@ -141,24 +132,10 @@ func TestSourceWhereIsDeletedExportsOneListing(t *testing.T) {
 	}
 }
 
-// recorder keeps every request the source sends, then passes it on.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []*http.Request
-	next http.Handler
-}
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, r.Clone(context.Background()))
-	rec.mu.Unlock()
-	rec.next.ServeHTTP(w, r)
-}
-
 func TestSourceRequestShape(t *testing.T) {
 	people := &simdata.People{N: 25, Seed: 1}
 	shown, deleted := split(people)
-	rec := &recorder{next: Simulator(people)}
+	rec := &sourcetest.Recorder{Next: Simulator(people)}
 	job := httpsource.Job{
 		Name: "kare", BaseURL: sourcetest.Mount(t, Name, rec), PageSize: 10,
 		Filter: map[string]any{
@@ -183,8 +160,9 @@ func TestSourceRequestShape(t *testing.T) {
 	}
 	// Then page 1 of the first listing again: did it change meanwhile?
 	want = append(want, fmt.Sprintf(query, 1, "false"))
+	reqs := rec.Take()
 	var got []string
-	for _, r := range rec.reqs { // one page in flight: requests in page order
+	for _, r := range reqs { // one page in flight: requests in page order
 		got = append(got, r.URL.RawQuery)
 		if r.Method != http.MethodGet || r.URL.Path != Endpoint || r.Header.Get("Authorization") != "Bearer bearer-secret" ||
 			r.Header.Get("x-session-token") != "session-secret" || r.Header.Get("x-sites") != "['1', '2']" ||
@@ -196,7 +174,7 @@ func TestSourceRequestShape(t *testing.T) {
 		t.Errorf("queries\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// As the API reads them: arrays from repeated keys, ranges from brackets.
-	q := rec.reqs[0].URL.Query()
+	q := reqs[0].URL.Query()
 	if !slices.Equal(q["whereType"], []string{"2", "1"}) || !slices.Equal(q["extend"], []string{"user-rule", "organization"}) ||
 		q.Get("whereUpdatedAt[start]") != "2020-01-01T00:00:00.000Z" || q.Get("includeCount") != "true" {
 		t.Errorf("decoded query %v", q)
@@ -222,7 +200,7 @@ func TestSourceFiltersServerSide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ids(sourcetest.Users(pages)); !slices.Equal(got, want) || pages[len(pages)-1].Total != schema.Some(int64(len(want))) {
+	if got := sourcetest.IDs(sourcetest.Users(pages)); !slices.Equal(got, want) || pages[len(pages)-1].Total != schema.Some(int64(len(want))) {
 		t.Errorf("%d users (total %v), want %d", len(got), pages[len(pages)-1].Total, len(want))
 	}
 }

@@ -1,7 +1,6 @@
 package mctime
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/saas-export/export/internal/sourcetest"
@@ -135,24 +133,10 @@ func TestSourceFiltersServerSide(t *testing.T) {
 	}
 }
 
-// recorder keeps every request the source sends, then passes it on.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []*http.Request
-	next http.Handler
-}
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, r.Clone(context.Background()))
-	rec.mu.Unlock()
-	rec.next.ServeHTTP(w, r)
-}
-
 func TestSourceRequestShape(t *testing.T) {
 	people := &simdata.People{N: 70, Seed: 1}
 	p0, p1 := people.Person(0), people.Person(1)
-	rec := &recorder{next: Simulator(people)}
+	rec := &sourcetest.Recorder{Next: Simulator(people)}
 	job := httpsource.Job{
 		Name: "mc", BaseURL: sourcetest.Mount(t, Name, rec),
 		Filter: map[string]any{
@@ -166,7 +150,7 @@ func TestSourceRequestShape(t *testing.T) {
 	// Repeated parameters in the filter's order; one page of each listing.
 	filter := fmt.Sprintf("organizationId=%d&page=1&roles=manager&roles=employee&userIds=%s&userIds=%s", p0.OrgID, p1.UUID, p0.UUID)
 	var got []string
-	for _, r := range rec.reqs {
+	for _, r := range rec.Take() {
 		if r.Method != http.MethodGet || r.URL.Path != Endpoint || r.Header.Get("x-api-key") != "secret-key" ||
 			r.Header.Get("Accept") != "application/json" {
 			t.Errorf("request %s %s, x-api-key %q, Accept %q", r.Method, r.URL.Path, r.Header.Get("x-api-key"), r.Header.Get("Accept"))
@@ -180,14 +164,13 @@ func TestSourceRequestShape(t *testing.T) {
 
 	// Without a filter, one page in flight: pages from 1, in order, active
 	// users first; a bearer token works as well as a header.
-	rec.reqs = nil
 	job.Filter = nil
 	client := sourcetest.Client(Name, "mc", httpsource.Auth{Type: httpsource.AuthBearer, Token: "t"})
 	if _, err := sourcetest.FetchAll(t, New, job, client); err != nil {
 		t.Fatal(err)
 	}
 	got = nil
-	for _, r := range rec.reqs {
+	for _, r := range rec.Take() {
 		if r.Header.Get("Authorization") != "Bearer t" {
 			t.Errorf("Authorization %q", r.Header.Get("Authorization"))
 		}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/saas-export/export/internal/sourcetest"
@@ -83,36 +82,31 @@ func TestSourceFilterAndSortServerSide(t *testing.T) {
 	}
 }
 
-// recorder keeps every request the source sends, then passes it on.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []recorded
-	next http.Handler
-}
-
+// recorded is what the tests compare of a request the source sent.
 type recorded struct {
 	method, path, contentType, auth, body string
 }
 
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, recorded{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(body)})
-	rec.mu.Unlock()
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
-	rec.next.ServeHTTP(w, r)
+// take takes the requests rec kept, as recorded ones.
+func take(rec *sourcetest.Recorder) []recorded {
+	var out []recorded
+	for _, r := range rec.Take() {
+		out = append(out, recorded{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), r.Body})
+	}
+	return out
 }
 
 func TestSourceRequestShape(t *testing.T) {
-	rec := &recorder{next: Simulator(&simdata.People{N: 120, Seed: 1})}
+	rec := &sourcetest.Recorder{Next: Simulator(&simdata.People{N: 120, Seed: 1})}
 	job := httpsource.Job{Name: "mp", BaseURL: sourcetest.Mount(t, Name, rec), PageSize: 50, Filter: map[string]any{"not": map[string]any{"id": 1000}}}
 	if _, err := fetchAll(t, job); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.reqs) != 3 {
-		t.Fatalf("%d requests, want 3", len(rec.reqs))
+	reqs := take(rec)
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
 	}
-	for i, r := range rec.reqs {
+	for i, r := range reqs {
 		want := recorded{
 			method: "POST", path: "/v4/users/query", contentType: "application/json",
 			auth: "Basic a2V5LWlkOmtleS1zZWNyZXQ=", // key-id:key-secret
@@ -124,13 +118,12 @@ func TestSourceRequestShape(t *testing.T) {
 	}
 
 	// Without a filter, the body has no filter key.
-	rec.reqs = nil
 	job.Filter, job.Sort = map[string]any{}, map[string]any{"id": "DESC"}
 	if _, err := fetchAll(t, job); err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"sorting":{"id":"DESC"},"page":{"no":0,"size":50}}`; rec.reqs[0].body != want {
-		t.Errorf("body %s, want %s", rec.reqs[0].body, want)
+	if got, want := take(rec)[0].body, `{"sorting":{"id":"DESC"},"page":{"no":0,"size":50}}`; got != want {
+		t.Errorf("body %s, want %s", got, want)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,25 +30,10 @@ func newestFirst(people []simdata.Person) []simdata.Person {
 	return out
 }
 
-// updateQuantile is the update time below which a fraction q of people
-// were last updated: a window from it holds the other 1-q.
-func updateQuantile(people []simdata.Person, q float64) time.Time {
-	sorted := newestFirst(people)
-	return sorted[int(float64(len(sorted))*(1-q))].UpdatedAt
-}
-
 func uuids(people []simdata.Person) []string {
 	out := make([]string, len(people))
 	for i, p := range people {
 		out[i] = p.UUID
-	}
-	return out
-}
-
-func ids(users []schema.User) []string {
-	out := make([]string, len(users))
-	for i, u := range users {
-		out[i] = u.ID
 	}
 	return out
 }
@@ -74,9 +58,9 @@ func TestIncrementalStopsPastTheWindow(t *testing.T) {
 		name  string
 		since time.Time
 	}{
-		{"half the people, from one's own update time", updateQuantile(people.All(), 0.5)},
-		{"a tenth, a second after one's update time", updateQuantile(people.All(), 0.9).Add(time.Second)},
-		{"a twentieth, a nanosecond before one's update time", updateQuantile(people.All(), 0.95).Add(-time.Nanosecond)},
+		{"half the people, from one's own update time", sourcetest.UpdateQuantile(people.All(), 0.5)},
+		{"a tenth, a second after one's update time", sourcetest.UpdateQuantile(people.All(), 0.9).Add(time.Second)},
+		{"a twentieth, a nanosecond before one's update time", sourcetest.UpdateQuantile(people.All(), 0.95).Add(-time.Nanosecond)},
 	} {
 		want := inWindow(sorted, tt.since)
 		if want <= 0 || want >= people.N {
@@ -92,7 +76,7 @@ func TestIncrementalStopsPastTheWindow(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got := ids(sourcetest.Users(pages))
+				got := sourcetest.IDs(sourcetest.Users(pages))
 				if !slices.Equal(got, uuids(sorted[:min(readPages*limit, people.N)])) {
 					t.Fatalf("%d users, want the %d newest, in order, %d of them in the window", len(got), readPages*limit, want)
 				}
@@ -157,7 +141,7 @@ func TestIncrementalTiesAndTouches(t *testing.T) {
 	users := sourcetest.Users(pages)
 	// 32 tie at the window's start: pages 0 and 1 hold only them, and page
 	// 2 reaches past them.
-	if got := ids(users[:len(want)]); !slices.Equal(got, uuids(want)) || len(pages) != 3 || client.Stats().Requests != 3 {
+	if got := sourcetest.IDs(users[:len(want)]); !slices.Equal(got, uuids(want)) || len(pages) != 3 || client.Stats().Requests != 3 {
 		t.Errorf("%d pages, %d requests, first users %v, want %v", len(pages), client.Stats().Requests, got, uuids(want))
 	}
 	for _, u := range users[len(want):] {
@@ -317,34 +301,12 @@ func TestIncrementalUsersWithoutUpdatedAt(t *testing.T) {
 	}
 }
 
-// counter counts the requests a handler answers, and keeps their queries.
-type counter struct {
-	mu      sync.Mutex
-	queries []url.Values
-	next    http.Handler
-}
-
-func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	c.queries = append(c.queries, r.URL.Query())
-	c.mu.Unlock()
-	c.next.ServeHTTP(w, r)
-}
-
-func (c *counter) take() []url.Values {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.queries
-	c.queries = nil
-	return q
-}
-
 // TestProbeMatchesFetch checks that Probe sends one one-user request and
 // predicts exactly the requests, pages and users of a full Fetch with no
 // faults, and bounds those of an incremental one.
 func TestProbeMatchesFetch(t *testing.T) {
 	people := &simdata.People{N: 222, Seed: 45}
-	mid := updateQuantile(people.All(), 0.5)
+	mid := sourcetest.UpdateQuantile(people.All(), 0.5)
 	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 	org := people.Person(0).OrgID
 	sim := Simulator(people)
@@ -354,23 +316,15 @@ func TestProbeMatchesFetch(t *testing.T) {
 				t.Run(fmt.Sprintf("since %v, filter %v, size %d", since, filter, size), func(t *testing.T) {
 					// A server of its own: requests an earlier read that
 					// stopped early had in flight may still arrive.
-					count := &counter{next: sim}
-					base := sourcetest.Mount(t, Name, count)
+					rec := &sourcetest.Recorder{Next: sim}
+					base := sourcetest.Mount(t, Name, rec)
 					job := httpsource.Job{Name: "ns", BaseURL: base, PageSize: size, MaxInFlight: 3, Filter: filter, UpdatedSince: since}
-					probeClient := newClient(job.Name)
-					est, err := Probe(context.Background(), job, probeClient)
-					if err != nil {
-						t.Fatal(err)
-					}
-					probes := count.take()
-					if n := probeClient.Stats().Requests; n != 1 || len(probes) != 1 {
-						t.Fatalf("the probe sent %d requests (%d answered), want 1", n, len(probes))
-					}
+					est, probes := sourcetest.Probe(t, Probe, job, newClient(job.Name), rec, 1)
 					wantSort := []string{"id:asc"}
 					if since != nil {
 						wantSort = []string{"updated_at:desc", "id:asc"}
 					}
-					q := probes[0]
+					q := probes[0].URL.Query()
 					if q.Get("limit") != "1" || q.Get("offset") != "0" || !slices.Equal(q["sort[]"], wantSort) {
 						t.Errorf("probe query %v", q)
 					}
@@ -388,12 +342,7 @@ func TestProbeMatchesFetch(t *testing.T) {
 					users := sourcetest.Users(pages)
 					sent := fetchClient.Stats().Requests
 					if since == nil {
-						if int64(est.Requests) != sent || est.Pages != len(pages) || est.AtMost {
-							t.Errorf("estimate %+v; the fetch sent %d requests for %d pages", est, sent, len(pages))
-						}
-						if est.Total != schema.Some(int64(len(users))) || pages[len(pages)-1].Total != est.Total {
-							t.Errorf("estimate total %v; the fetch returned %d users, reported %v", est.Total, len(users), pages[len(pages)-1].Total)
-						}
+						sourcetest.CheckEstimate(t, est, pages, fetchClient)
 					} else if int64(est.Requests) < sent || est.Pages < len(pages) || !est.AtMost || est.Total.Valid {
 						t.Errorf("estimate %+v; the fetch sent %d requests for %d pages", est, sent, len(pages))
 					}
@@ -413,11 +362,7 @@ func TestProbeErrors(t *testing.T) {
 	}
 	// Without data.total the listing cannot be counted; asking again
 	// would not change the answer.
-	noTotal := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"message": "OK", "data": {"results": []}}`))
-	})
-	job = httpsource.Job{Name: "ns", BaseURL: sourcetest.Mount(t, Name, noTotal)}
+	job = httpsource.Job{Name: "ns", BaseURL: sourcetest.Mount(t, Name, sourcetest.JSON(`{"message": "OK", "data": {"results": []}}`))}
 	client := httpsource.NewClient(httpsource.ClientConfig{Job: job.Name, Provider: Name, Auth: httpsource.Auth{Type: "bearer", Token: "tok"}})
 	_, err := Probe(context.Background(), job, client)
 	if want := "nameshield page 0: GET /user/v1/users: the answer has no data.total"; err == nil || !strings.Contains(err.Error(), want) {

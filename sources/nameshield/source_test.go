@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,22 +86,8 @@ func TestSourceFiltersServerSide(t *testing.T) {
 	}
 }
 
-// recorder keeps every request the source sends, then passes it on.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []*http.Request
-	next http.Handler
-}
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, r.Clone(context.Background()))
-	rec.mu.Unlock()
-	rec.next.ServeHTTP(w, r)
-}
-
 func TestSourceRequestShape(t *testing.T) {
-	rec := &recorder{next: Simulator(&simdata.People{N: 25, Seed: 1})}
+	rec := &sourcetest.Recorder{Next: Simulator(&simdata.People{N: 25, Seed: 1})}
 	job := httpsource.Job{
 		Name: "ns", BaseURL: sourcetest.Mount(t, Name, rec), PageSize: 10,
 		Filter: map[string]any{"include_subsidiaries": false, "firstname": "J*"},
@@ -112,10 +97,11 @@ func TestSourceRequestShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	// J* matches fewer than 10 of 25, so one page.
-	if len(rec.reqs) != 1 {
-		t.Fatalf("%d requests, want 1", len(rec.reqs))
+	reqs := rec.Take()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests, want 1", len(reqs))
 	}
-	r := rec.reqs[0]
+	r := reqs[0]
 	want := url.Values{
 		"include_subsidiaries": {"false"}, "firstname": {"J*"},
 		"sort[]": {"created_at:desc", "id:asc"}, "limit": {"10"}, "offset": {"0"},
@@ -126,17 +112,17 @@ func TestSourceRequestShape(t *testing.T) {
 	}
 
 	// One page in flight: requests come in page order.
-	rec.reqs = nil
 	job.Filter, job.Sort = nil, nil
 	if _, err := fetchAll(t, job); err != nil {
 		t.Fatal(err)
 	}
+	reqs = rec.Take()
 	var offsets []string
-	for _, r := range rec.reqs {
+	for _, r := range reqs {
 		offsets = append(offsets, r.URL.Query().Get("offset"))
 	}
-	if strings.Join(offsets, ",") != "0,10,20" || rec.reqs[0].URL.RawQuery != "limit=10&offset=0&sort%5B%5D=id%3Aasc" {
-		t.Errorf("offsets %v, first query %s", offsets, rec.reqs[0].URL.RawQuery)
+	if strings.Join(offsets, ",") != "0,10,20" || reqs[0].URL.RawQuery != "limit=10&offset=0&sort%5B%5D=id%3Aasc" {
+		t.Errorf("offsets %v, first query %s", offsets, reqs[0].URL.RawQuery)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,48 +17,18 @@ import (
 	"github.com/saas-export/export/sources/simdata"
 )
 
-// updatedBetween returns the UserProviderKeys of people updated at or
-// after from and at or before until (zero: no bound), sorted.
-func updatedBetween(people []simdata.Person, from, until time.Time) []string {
-	var out []string
-	for _, p := range people {
-		if !p.UpdatedAt.Before(from) && (until.IsZero() || !p.UpdatedAt.After(until)) {
-			out = append(out, p.UUID)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// medianUpdate is the update time of the person in the middle of people
-// by update time.
-func medianUpdate(people []simdata.Person) time.Time {
-	times := make([]time.Time, len(people))
-	for i, p := range people {
-		times[i] = p.UpdatedAt
-	}
-	slices.SortFunc(times, time.Time.Compare)
-	return times[len(times)/2]
-}
-
-func sortedIDs(pages []httpsource.Page) []string {
-	var out []string
-	for _, u := range sourcetest.Users(pages) {
-		out = append(out, u.ID)
-	}
-	slices.Sort(out)
-	return out
-}
+// userProviderKey is the id the API gives a person: its UserProviderKey.
+func userProviderKey(p simdata.Person) string { return p.UUID }
 
 func TestIncrementalFetchesTheWindow(t *testing.T) {
 	people := &simdata.People{N: 650, Seed: 21}
 	all := people.All()
-	mid := medianUpdate(all)
+	mid := sourcetest.UpdateQuantile(all, 0.5)
 	base := sourcetest.Mount(t, Name, Simulator(people))
 	for _, form := range forms {
 		for _, since := range []time.Time{mid, mid.Add(100 * time.Nanosecond), mid.Add(-time.Nanosecond)} {
 			t.Run(form+" "+since.Format(time.RFC3339Nano), func(t *testing.T) {
-				want := updatedBetween(all, since, time.Time{})
+				want := sourcetest.UpdatedBetween(all, since, time.Time{}, userProviderKey)
 				if len(want) == 0 || len(want) == len(all) {
 					t.Fatalf("%d of %d people in the window: the test proves nothing", len(want), len(all))
 				}
@@ -68,7 +37,7 @@ func TestIncrementalFetchesTheWindow(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := sortedIDs(pages); !slices.Equal(got, want) || pages[0].Total != schema.Some(int64(len(want))) {
+				if got := sourcetest.SortedIDs(sourcetest.Users(pages)); !slices.Equal(got, want) || pages[0].Total != schema.Some(int64(len(want))) {
 					t.Errorf("%d users (total %v), want the %d updated from %v", len(got), pages[0].Total, len(want), since)
 				}
 			})
@@ -106,7 +75,7 @@ func TestIncrementalSeesTouchedAndInsertedPeople(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := sortedIDs(pages); !slices.Equal(got, want) {
+				if got := sourcetest.SortedIDs(sourcetest.Users(pages)); !slices.Equal(got, want) {
 					t.Errorf("users %v, want the touched and inserted %v", got, want)
 				}
 
@@ -132,7 +101,7 @@ func TestIncrementalSeesTouchedAndInsertedPeople(t *testing.T) {
 func TestIncrementalTakesTheLaterStart(t *testing.T) {
 	people := &simdata.People{N: 500, Seed: 22}
 	all := people.All()
-	mid := medianUpdate(all)
+	mid := sourcetest.UpdateQuantile(all, 0.5)
 	early, late := mid.Add(-90*24*time.Hour), mid.Add(60*24*time.Hour)
 	until := mid.Add(120 * 24 * time.Hour)
 	base := sourcetest.Mount(t, Name, Simulator(people))
@@ -158,7 +127,7 @@ func TestIncrementalTakesTheLaterStart(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got, want := sortedIDs(pages), updatedBetween(all, tt.from, until); len(want) == 0 || !slices.Equal(got, want) {
+				if got, want := sourcetest.SortedIDs(sourcetest.Users(pages)), sourcetest.UpdatedBetween(all, tt.from, until, userProviderKey); len(want) == 0 || !slices.Equal(got, want) {
 					t.Errorf("%d users, want %d", len(got), len(want))
 				}
 			})
@@ -185,26 +154,14 @@ func TestIncrementalPostSendsTheWindow(t *testing.T) {
 	}
 }
 
-// counting counts the requests a handler answers.
-type counting struct {
-	n    atomic.Int64
-	next http.Handler
-}
-
-func (c *counting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.n.Add(1)
-	c.next.ServeHTTP(w, r)
-}
-
 // TestProbeMatchesFetch checks that Probe sends one small request and
 // predicts exactly the requests, pages and users of a Fetch with no faults.
 func TestProbeMatchesFetch(t *testing.T) {
 	people := &simdata.People{N: 400, Seed: 23}
-	mid := medianUpdate(people.All())
+	mid := sourcetest.UpdateQuantile(people.All(), 0.5)
 	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
-	rec := &recorder{next: Simulator(people)}
-	count := &counting{next: rec}
-	base := sourcetest.Mount(t, Name, count)
+	rec := &sourcetest.Recorder{Next: Simulator(people)}
+	base := sourcetest.Mount(t, Name, rec)
 	for _, form := range forms {
 		for _, since := range []*time.Time{nil, &mid, &future} {
 			for _, filter := range []map[string]any{nil, {"IsEndUser": true}} {
@@ -212,19 +169,8 @@ func TestProbeMatchesFetch(t *testing.T) {
 					t.Run(fmt.Sprintf("%s since %v filter %v size %d", form, since, filter, size), func(t *testing.T) {
 						job := httpsource.Job{Name: "rq", BaseURL: base, WireFormat: form, PageSize: size, MaxInFlight: 3,
 							Filter: filter, UpdatedSince: since}
-						count.n.Store(0)
-						rec.mu.Lock()
-						rec.bodies = nil
-						rec.mu.Unlock()
-						probeClient := newClient(job.Name)
-						est, err := Probe(context.Background(), job, probeClient)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if probeClient.Stats().Requests != 1 || count.n.Load() != 1 {
-							t.Errorf("the probe sent %d requests (%d answered), want 1", probeClient.Stats().Requests, count.n.Load())
-						}
-						if body := rec.bodies[0]; !strings.Contains(body, `"PageSize":1,`) && !strings.Contains(body, "<PageSize>1</PageSize>") {
+						est, probes := sourcetest.Probe(t, Probe, job, newClient(job.Name), rec, 1)
+						if body := probes[0].Body; !strings.Contains(body, `"PageSize":1,`) && !strings.Contains(body, "<PageSize>1</PageSize>") {
 							t.Errorf("probe body %s, want PageSize 1", body)
 						}
 
@@ -233,13 +179,8 @@ func TestProbeMatchesFetch(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
+						sourcetest.CheckEstimate(t, est, pages, fetchClient)
 						users := sourcetest.Users(pages)
-						if got := fetchClient.Stats().Requests; int64(est.Requests) != got || est.Pages != len(pages) || est.AtMost {
-							t.Errorf("estimate %+v; the fetch sent %d requests for %d pages", est, got, len(pages))
-						}
-						if est.Total != schema.Some(int64(len(users))) || pages[0].Total != est.Total {
-							t.Errorf("estimate total %v; the fetch returned %d users, reported %v", est.Total, len(users), pages[0].Total)
-						}
 						if since == &future && (len(users) != 0 || est.Requests != 1) {
 							t.Errorf("an empty window: %d users, estimate %+v", len(users), est)
 						}
@@ -255,11 +196,7 @@ func TestProbeErrors(t *testing.T) {
 	if _, err := Probe(context.Background(), job, nil); err == nil || err.Error() != "requestor: invalid config: wire_format: must be json or xml" {
 		t.Errorf("invalid job: %v", err)
 	}
-	noTotal := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"PagedUsers": {"Items": []}}`))
-	})
-	job = httpsource.Job{Name: "rq", BaseURL: sourcetest.Mount(t, Name, noTotal)}
+	job = httpsource.Job{Name: "rq", BaseURL: sourcetest.Mount(t, Name, sourcetest.JSON(`{"PagedUsers": {"Items": []}}`))}
 	_, err := Probe(context.Background(), job, newClient(job.Name))
 	if err == nil || !strings.Contains(err.Error(), "no PagedUsers.TotalItems") || !strings.Contains(err.Error(), "requestor") ||
 		!strings.Contains(err.Error(), "page 0") {

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,29 +91,6 @@ func TestSourceFormsAgree(t *testing.T) {
 	}
 }
 
-// recorder keeps every request and its body, then passes it on. Mounted,
-// it sees the path with the mount point stripped.
-type recorder struct {
-	mu     sync.Mutex
-	reqs   []*http.Request
-	bodies []string
-	next   http.Handler
-}
-
-func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, r.Clone(context.Background()))
-	rec.bodies = append(rec.bodies, string(body))
-	rec.mu.Unlock()
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
-	rec.next.ServeHTTP(w, r)
-}
-
 func TestSourceRequestShape(t *testing.T) {
 	filter := m{"IsEndUser": true, "LastUpdatedDateFromUtc": "2020-06-01", "CustomerId": 3}
 	tests := []struct {
@@ -137,16 +113,17 @@ func TestSourceRequestShape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.form, func(t *testing.T) {
-			rec := &recorder{next: Simulator(&simdata.People{N: 25, Seed: 1})}
+			rec := &sourcetest.Recorder{Next: Simulator(&simdata.People{N: 25, Seed: 1})}
 			job := httpsource.Job{Name: "rq", BaseURL: sourcetest.Mount(t, Name, rec), WireFormat: tt.form, PageSize: 10, MaxInFlight: 1}
 			if _, err := fetchAll(t, job); err != nil {
 				t.Fatal(err)
 			}
 			// One page in flight: requests come in page order.
-			if len(rec.reqs) != 3 {
-				t.Fatalf("%d requests, want 3", len(rec.reqs))
+			reqs := rec.Take()
+			if len(reqs) != 3 {
+				t.Fatalf("%d requests, want 3", len(reqs))
 			}
-			for i, r := range rec.reqs {
+			for i, r := range reqs {
 				user, pass, _ := r.BasicAuth()
 				if r.Method != http.MethodPost || r.URL.Path != Endpoint || r.URL.RawQuery != "" ||
 					r.Header.Get("Content-Type") != tt.mediaType || r.Header.Get("Accept") != tt.mediaType ||
@@ -155,24 +132,23 @@ func TestSourceRequestShape(t *testing.T) {
 						r.Header.Get("Content-Type"), r.Header.Get("Accept"), user, pass)
 				}
 			}
-			if rec.bodies[0] != tt.first {
-				t.Errorf("first body\n%s\nwant\n%s", rec.bodies[0], tt.first)
+			if reqs[0].Body != tt.first {
+				t.Errorf("first body\n%s\nwant\n%s", reqs[0].Body, tt.first)
 			}
-			for i, body := range rec.bodies[1:] {
+			for i, r := range reqs[1:] {
 				page := strconv.Itoa(i + 1)
 				if want := strings.NewReplacer(`"PageIndex":0`, `"PageIndex":`+page, `<PageIndex>0<`, `<PageIndex>`+page+`<`).
-					Replace(tt.first); body != want {
-					t.Errorf("body %s\n%s\nwant\n%s", page, body, want)
+					Replace(tt.first); r.Body != want {
+					t.Errorf("body %s\n%s\nwant\n%s", page, r.Body, want)
 				}
 			}
 
-			rec.reqs, rec.bodies = nil, nil
 			job.Filter = filter
 			if _, err := fetchAll(t, job); err != nil {
 				t.Fatal(err)
 			}
-			if rec.bodies[0] != tt.filtered {
-				t.Errorf("filtered body\n%s\nwant\n%s", rec.bodies[0], tt.filtered)
+			if body := rec.Take()[0].Body; body != tt.filtered {
+				t.Errorf("filtered body\n%s\nwant\n%s", body, tt.filtered)
 			}
 		})
 	}
