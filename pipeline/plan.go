@@ -7,6 +7,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/saas-export/export/sources"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -127,24 +128,30 @@ func (r *runner) planJob(ctx context.Context, j Job, runID string, opts PlanOpti
 		return pj, fmt.Errorf("job %q: %w", j.Name, err)
 	}
 	pj.Output = store.URI(path.Clean(ExpandPath(j.Output.Path, j, r.extractedAt, runID)))
-	p, sj, client, err := r.connect(j, nil)
-	if err != nil {
-		return pj, err
+	p, ok := sources.Lookup(j.Provider)
+	if !ok {
+		return pj, fmt.Errorf("job %q: unknown provider %q", j.Name, j.Provider)
 	}
 	pj.Request = p.Method + " " + j.BaseURL + p.Endpoint
+	var since *time.Time
 	if j.Incremental {
 		w, err := r.plannedWindow(ctx, j)
 		if err != nil {
 			return pj, fmt.Errorf("job %q: %w", j.Name, err)
 		}
 		pj.Incremental = &w
-		sj.UpdatedSince = w.Since
+		since = w.Since
 	}
+	// Offline stops before connect, which would start the simulator.
 	if opts.Offline {
 		return pj, nil
 	}
 	if p.Probe == nil {
 		return pj, fmt.Errorf("job %q: provider %s has no count probe", j.Name, p.Name)
+	}
+	_, sj, client, err := r.connect(j, since)
+	if err != nil {
+		return pj, err
 	}
 	t0 := time.Now()
 	est, err := p.Probe(ctx, sj, client)

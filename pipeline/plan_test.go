@@ -1,26 +1,36 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-// planThenRun plans cfg, checks the plan wrote nothing under dirs, runs
+// planThenRun plans cfg, checks the plan changed nothing under dirs, runs
 // cfg and returns both, by job.
 func planThenRun(t *testing.T, cfg *Config, opts PlanOptions, dirs ...string) (map[string]PlannedJob, map[string]JobResult) {
 	t.Helper()
+	before := make([]map[string]string, len(dirs))
+	for i, dir := range dirs {
+		before[i] = tree(t, dir)
+	}
 	plan, err := MakePlan(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, dir := range dirs {
-		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
-			t.Fatalf("the plan wrote into %s: %v", dir, entries)
+	for i, dir := range dirs {
+		if after := tree(t, dir); !maps.Equal(after, before[i]) {
+			t.Fatalf("the plan changed %s: %v, then %v", dir, slices.Sorted(maps.Keys(before[i])), slices.Sorted(maps.Keys(after)))
 		}
 	}
 	planned := map[string]PlannedJob{}
@@ -84,7 +94,7 @@ func TestPlanPredictsTheRunsRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, runID := range []string{"i1", "i2"} {
-		planned, ran := planThenRun(t, inc, PlanOptions{Options: Options{RunID: runID, Now: pinnedNow}})
+		planned, ran := planThenRun(t, inc, PlanOptions{Options: Options{RunID: runID, Now: pinnedNow}}, out, state)
 		for job, pj := range planned {
 			res := ran[job]
 			if (pj.Incremental == nil) != (job == "mctime") {
@@ -116,35 +126,76 @@ func deref(p *int) int {
 	return *p
 }
 
-// Offline, the plan sends nothing (the simulator is never started: a
-// job whose base_url is unreachable plans all the same) and leaves the
-// estimates null; a failed probe is the job's error, not the plan's.
+// Offline, the plan sends nothing and starts no simulator (a job whose
+// base_url is unreachable plans all the same), and leaves the estimates
+// null; a failed probe is the job's error, not the plan's. Neither
+// creates the destination.
 func TestPlanOfflineAndFailedProbes(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
 	cfg := parseTestConfig(t, `version: 1
 output: {destination: "{{out}}"}
 jobs:
   - {name: dead, provider: medipim, base_url: "http://127.0.0.1:1", retry: {max_attempts: 1}}
   - {name: ok, provider: medipim, base_url: simulator}
-`, t.TempDir())
-	plan, err := MakePlan(context.Background(), cfg, PlanOptions{Offline: true, Shards: 3})
+`, out)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	const started = "started the built-in simulator"
+	plan, err := MakePlan(context.Background(), cfg, PlanOptions{Options: Options{Logger: logger}, Offline: true, Shards: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, pj := range plan.Jobs {
-		if pj.Error != "" || pj.Requests != nil || pj.SourceTotal != nil || pj.ProbeRequests != 0 || pj.Shard == nil || *pj.Shard != ShardOf(pj.Job, 3) {
+		if pj.Error != "" || pj.Requests != nil || pj.SourceTotal != nil || pj.ProbeRequests != 0 || pj.SecondsEstimate != nil || pj.Shard == nil || *pj.Shard != ShardOf(pj.Job, 3) {
 			t.Errorf("offline %s: %+v", pj.Job, pj)
 		}
 	}
-	plan, err = MakePlan(context.Background(), cfg, PlanOptions{})
+	if strings.Contains(logs.String(), started) {
+		t.Errorf("an offline plan started the simulator:\n%s", logs.String())
+	}
+	plan, err = MakePlan(context.Background(), cfg, PlanOptions{Options: Options{Logger: logger}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dead := plan.Jobs[0]; !strings.Contains(dead.Error, `job "dead": count probe`) || plan.Totals.Failed != 1 || plan.Jobs[1].Error != "" {
+	if !strings.Contains(logs.String(), started) {
+		t.Errorf("the probe of a simulator job did not start it:\n%s", logs.String())
+	}
+	if dead := plan.Jobs[0]; !strings.Contains(dead.Error, `job "dead": count probe`) || dead.ProbeRequests != 1 || plan.Totals.Failed != 1 || plan.Jobs[1].Error != "" {
 		t.Errorf("a dead API: %+v, totals %+v", dead, plan.Totals)
 	}
 	if ok := plan.Jobs[1]; ok.Requests == nil || plan.Totals.Requests != *ok.Requests {
 		t.Errorf("totals %+v do not add up the job that planned", plan.Totals)
 	}
+	if _, err := os.Lstat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the plans made the destination %s: %v", out, err)
+	}
+}
+
+// tree maps every file under dir to its content and every folder to "/";
+// nil when dir does not exist.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	var files map[string]string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if files == nil {
+			files = map[string]string{}
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			files[rel] = "/"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		files[rel] = string(b)
+		return err
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return files
 }
 
 func equalTimes(a, b *time.Time) bool {
