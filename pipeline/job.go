@@ -317,7 +317,7 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *h
 	if inc != nil {
 		since = inc.window(r.extractedAt).Since
 	}
-	p, sj, client, err := r.connect(job, since)
+	p, sj, client, err := r.connect(job, since, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -331,8 +331,9 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *h
 // connect resolves what the job's provider needs (for base_url: simulator,
 // the built-in simulator's URL) and builds the job's HTTP client: auth,
 // CA bundle, proxy, timeout, retries and rate limit. since is the
-// incremental window's start, nil for everyone.
-func (r *runner) connect(job Job, since *time.Time) (sources.Provider, httpsource.Job, *httpsource.Client, error) {
+// incremental window's start, nil for everyone; maxRequests bounds the
+// client's requests (0: no bound).
+func (r *runner) connect(job Job, since *time.Time, maxRequests int64) (sources.Provider, httpsource.Job, *httpsource.Client, error) {
 	p, ok := sources.Lookup(job.Provider)
 	if !ok {
 		return p, httpsource.Job{}, nil, fmt.Errorf("job %q: unknown provider %q", job.Name, job.Provider)
@@ -367,7 +368,7 @@ func (r *runner) connect(job Job, since *time.Time) (sources.Provider, httpsourc
 		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
 		Timeout: job.Timeout, Rate: job.RateLimit, Retry: job.Retry,
 		UserAgent: "export/" + r.opts.Version, Logger: r.log, // the client logs job and provider itself
-		Transport: transport,
+		Transport: transport, MaxRequests: maxRequests,
 	})
 	sj := job.SourceJob(baseURL, r.extractedAt)
 	sj.UpdatedSince = since

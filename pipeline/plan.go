@@ -11,6 +11,10 @@ import (
 	"github.com/saas-export/export/sources/httpsource"
 )
 
+// maxProbeRequests is what a job's count probe may send, retries
+// included: the contract's bound on what `export plan` costs an API.
+const maxProbeRequests = 3
+
 // PlanOptions are the settings of `export plan`.
 type PlanOptions struct {
 	Options
@@ -149,7 +153,7 @@ func (r *runner) planJob(ctx context.Context, j Job, runID string, opts PlanOpti
 	if p.Probe == nil {
 		return pj, fmt.Errorf("job %q: provider %s has no count probe", j.Name, p.Name)
 	}
-	_, sj, client, err := r.connect(j, since)
+	_, sj, client, err := r.connect(j, since, maxProbeRequests)
 	if err != nil {
 		return pj, err
 	}

@@ -47,6 +47,7 @@ func NewClient(cfg ClientConfig) *Client {
 		base:    cfg.Transport,
 		limiter: newLimiter(cfg.Rate),
 		timeout: cfg.Timeout,
+		budget:  cfg.MaxRequests,
 	}
 	return &Client{
 		cfg: cfg,

@@ -594,3 +594,33 @@ func TestDoGivesUpOnAlwaysMalformedAnswers(t *testing.T) {
 		t.Errorf("%d requests, want 3", n)
 	}
 }
+
+// MaxRequests bounds what a client sends over all its calls, retries
+// included: a retry past it is not sent (the last answer is the error),
+// and a call with none left fails saying why.
+func TestMaxRequestsBoundsEveryAttempt(t *testing.T) {
+	srv, rec := newServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 0 {
+			ok(w)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	cfg := testConfig()
+	cfg.Retry.MaxAttempts, cfg.MaxRequests = 6, 3
+	c := NewClient(cfg)
+	if _, err := c.Do(context.Background(), get(srv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Do(context.Background(), get(srv.URL))
+	if se, ok := errors.AsType[*StatusError](err); !ok || se.Status != http.StatusServiceUnavailable || se.Attempts != 2 {
+		t.Fatalf("err = %v, want the 503 after 2 attempts", err)
+	}
+	_, err = c.Do(context.Background(), get(srv.URL))
+	if err == nil || !strings.Contains(err.Error(), "at most 3 requests") {
+		t.Fatalf("err = %v, want the bound named", err)
+	}
+	if n := len(rec.all()); n != 3 || c.Stats().Requests != 3 {
+		t.Errorf("the server saw %d requests, the client counts %d; want 3", n, c.Stats().Requests)
+	}
+}

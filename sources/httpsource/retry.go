@@ -57,6 +57,9 @@ func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	if _, ok := errors.AsType[*permanentError](err); ok {
 		return false, nil
 	}
+	if budget := c.client.cfg.MaxRequests; budget > 0 && c.client.sent.Load() >= budget {
+		return false, nil // the last answer stands: no request is left to retry with
+	}
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 }
 

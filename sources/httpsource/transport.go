@@ -34,6 +34,7 @@ type attemptTransport struct {
 	limiter *rate.Limiter
 	timeout time.Duration
 	sent    atomic.Int64
+	budget  int64 // requests it may send; 0: no bound
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -45,7 +46,13 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		return nil, &permanentError{fmt.Errorf("waiting for the rate limit: %w", err)}
 	}
-	t.sent.Add(1)
+	if n := t.sent.Add(1); t.budget > 0 && n > t.budget {
+		t.sent.Add(-1)
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, &permanentError{fmt.Errorf("the client may send at most %d requests", t.budget)}
+	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))

@@ -93,6 +93,11 @@ type ClientConfig struct {
 
 	// Logger receives a Warn record for every retry; nil discards them.
 	Logger *slog.Logger
+	// MaxRequests, when positive, bounds the requests the client ever
+	// sends, retries included: an attempt past it fails at once. `export
+	// plan` promises at most 3 requests a job, and still retries within
+	// them.
+	MaxRequests int64
 	// Transport sends the requests: NewTransport's, for a job's CA bundle
 	// and proxy. nil means a fresh pooled transport with net/http's
 	// defaults (go-cleanhttp), whose proxy is the environment's as
