@@ -92,28 +92,28 @@ func (w *window) track(id string, at time.Time) {
 	}
 }
 
-// cursor is the next state's cursor; nil when no user had an update time.
-func (w *window) cursor() *time.Time {
+// cursor is the next state's cursor; ok is false when no user had an
+// update time. It is called for every user, so it returns a value.
+func (w *window) cursor() (c time.Time, ok bool) {
 	if !w.seenAny {
 		if w.since != nil { // nothing in the window: the cursor stays
-			c := w.since.Add(w.overlap)
-			return &c
+			return w.since.Add(w.overlap), true
 		}
-		return nil
+		return time.Time{}, false
 	}
-	c := w.maxSeen
+	c = w.maxSeen
 	if w.began.Before(c) {
 		c = w.began
 	}
 	if w.since != nil && c.Before(w.since.Add(w.overlap)) {
 		c = w.since.Add(w.overlap) // never backwards
 	}
-	return &c
+	return c, true
 }
 
 func (w *window) cutoff() time.Time {
-	c := w.cursor()
-	if c == nil {
+	c, ok := w.cursor()
+	if !ok {
 		return time.Time{}
 	}
 	return c.Add(-w.overlap)
@@ -132,9 +132,13 @@ func (w *window) prune() {
 // state is the state a commit of this read leaves.
 func (w *window) state(job Job, runID, manifest string, committedAt time.Time) *JobState {
 	w.prune()
+	var cursor *time.Time
+	if c, ok := w.cursor(); ok {
+		cursor = &c
+	}
 	return &JobState{
 		Version: stateVersion, Job: job.Name, Provider: job.Provider,
-		Cursor: w.cursor(), Boundary: boundaryOf(w.boundary),
+		Cursor: cursor, Boundary: boundaryOf(w.boundary),
 		RunID: runID, Manifest: manifest, CommittedAt: committedAt,
 	}
 }
