@@ -139,7 +139,7 @@ jobs:
 					len(got), len(want), missing(want, got), missing(got, want))
 			}
 			var m Manifest
-			if err := json.Unmarshal(files["ns/dt=2026-11-23/run=r1/manifest.json"], &m); err != nil {
+			if err := json.Unmarshal(files["ns/dt=2026-11-23/run=r1/_manifest.json"], &m); err != nil {
 				t.Fatal(err)
 			}
 			if m.DriftEvents != tt.reads || sum.Jobs[0].DriftEvents != tt.reads || m.Confirmed != tt.confirm {

@@ -18,13 +18,18 @@ import (
 	"github.com/saas-export/export/sources/httpsource"
 )
 
-// Names of the files that mark a job's output complete.
+// Names of the files that mark a job's output complete. The leading _ is
+// the Hadoop convention that Athena, Glue, Hive and Spark skip, so a table
+// over the output prefix reads data files only.
 const (
-	ManifestName = "manifest.json"
+	ManifestName = "_manifest.json"
 	SuccessName  = "_SUCCESS"
+	// LegacyManifestName is the manifest of versions before the rename; a
+	// rerun over such a folder removes it with the other markers.
+	LegacyManifestName = "manifest.json"
 )
 
-// Manifest is manifest.json: what a job run wrote and how it can be checked.
+// Manifest is _manifest.json: what a job run wrote and how it can be checked.
 type Manifest struct {
 	Version       int              `json:"version"`
 	Job           string           `json:"job"`
@@ -394,7 +399,7 @@ func ExpandPath(tmpl string, job Job, now time.Time, runID string) string {
 	).Replace(tmpl)
 }
 
-// writeMarkers writes manifest.json and then the empty _SUCCESS, each
+// writeMarkers writes _manifest.json and then the empty _SUCCESS, each
 // committed only when complete.
 func writeMarkers(ctx context.Context, store sinks.Store, dir string, m *Manifest) error {
 	body, err := json.MarshalIndent(m, "", "  ")

@@ -164,15 +164,16 @@ func (o *jobOutput) each(fn func(*sinks.Writer) error) error {
 // folder included: a manifest in the folder always describes the data
 // files beside it, and _SUCCESS always has a manifest beside it.
 //
-//  1. Take down the previous run's _SUCCESS, then its manifest, before
-//     any data file changes.
+//  1. Take down the previous run's _SUCCESS, then its manifest (and the
+//     manifest.json of a version before _manifest.json), before any data
+//     file changes.
 //  2. Commit the data files, each one atomically (a rename, a completed
 //     upload), replacing the previous run's at the same names.
 //  3. Remove the previous run's data files this run did not write again,
 //     and temporary files a killed run left.
 //  4. writeMarkers: the new manifest, then _SUCCESS.
 func (o *jobOutput) commit(ctx context.Context) ([]sinks.FileInfo, error) {
-	for _, name := range []string{SuccessName, ManifestName} {
+	for _, name := range []string{SuccessName, ManifestName, LegacyManifestName} {
 		if err := o.store.Remove(ctx, path.Join(o.dir, name)); err != nil {
 			return nil, fmt.Errorf("remove the previous %s: %w", name, err)
 		}

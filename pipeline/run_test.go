@@ -198,7 +198,7 @@ jobs:
 		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
 	}
 	var m Manifest
-	if err := json.Unmarshal(listFiles(t, out)["mismatch/dt=2026-11-23/run=r1/manifest.json"], &m); err != nil {
+	if err := json.Unmarshal(listFiles(t, out)["mismatch/dt=2026-11-23/run=r1/_manifest.json"], &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.Records != 1 || m.SourceTotal == nil || *m.SourceTotal != 5 {
@@ -210,18 +210,26 @@ func TestRunRerunWithSameRunIDReplacesOutput(t *testing.T) {
 	out := t.TempDir()
 	cfg := parseTestConfig(t, simulatorJobs, out)
 	runPinned(t, context.Background(), cfg, 40)
-	// A stale file from an earlier layout of the same run must go.
+	// A stale file from an earlier layout of the same run must go, and
+	// so must the manifest of a version before _manifest.json.
 	dir := filepath.Join(out, "medipim-sim", "dt=2026-11-23", "run=r1")
-	if err := os.WriteFile(filepath.Join(dir, "users-00002.csv"), []byte("stale"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"users-00002.csv", LegacyManifestName} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("stale"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	sum := runPinned(t, context.Background(), cfg, 25)
 	if sum.Status != StatusSucceeded {
 		t.Fatalf("status %q", sum.Status)
 	}
 	files := listFiles(t, out)
-	if _, ok := files["medipim-sim/dt=2026-11-23/run=r1/users-00002.csv"]; ok {
-		t.Error("stale data file survived the rerun")
+	for _, name := range []string{"users-00002.csv", LegacyManifestName} {
+		if _, ok := files["medipim-sim/dt=2026-11-23/run=r1/"+name]; ok {
+			t.Errorf("stale %s survived the rerun", name)
+		}
+	}
+	if _, ok := files["medipim-sim/dt=2026-11-23/run=r1/"+ManifestName]; !ok {
+		t.Errorf("no %s after the rerun", ManifestName)
 	}
 	if n := bytes.Count(files["medipim-sim/dt=2026-11-23/run=r1/users.jsonl"], []byte("\n")); n != 25 {
 		t.Errorf("rerun wrote %d rows, want 25", n)

@@ -74,8 +74,9 @@ func (s *Schema) JSON() ([]byte, error) {
 func (s *Schema) AthenaDDL(table, location string) string {
 	var b strings.Builder
 	// Said in the DDL itself, because it is where a user meets it.
-	b.WriteString("-- Caution: Athena reads every object below LOCATION but names starting with _ or .,\n")
-	b.WriteString("-- so the manifest.json beside the data files makes queries fail (see README).\n")
+	b.WriteString("-- Caution: Athena reads every object below LOCATION but names starting with _ or .\n")
+	b.WriteString("-- (so _manifest.json and _SUCCESS are skipped), and JSONL or CSV files beside the\n")
+	b.WriteString("-- Parquet ones make queries fail: give such a table a job with formats: [parquet].\n")
 	fmt.Fprintf(&b, "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n", table)
 	for i, c := range s.Columns {
 		sep := ","

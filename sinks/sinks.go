@@ -52,7 +52,7 @@ type Object interface {
 	Abort() error
 }
 
-// FileInfo describes one committed data file, as listed in manifest.json.
+// FileInfo describes one committed data file, as listed in _manifest.json.
 type FileInfo struct {
 	Path   string `json:"path"` // relative to the job's output folder
 	Format string `json:"format"`

@@ -175,7 +175,7 @@ jobs:
 // TestRunSIGTERMMidUploadExits130AndLeavesNothing is the acceptance test
 // of an interrupted S3 run: the real CLI, in a child process, gets a real
 // SIGTERM while its files are multipart uploads in progress. It must exit
-// 130 and leave no object at all (no data file, no manifest.json, no
+// 130 and leave no object at all (no data file, no _manifest.json, no
 // _SUCCESS) and no multipart upload pending.
 func TestRunSIGTERMMidUploadExits130AndLeavesNothing(t *testing.T) {
 	if runtime.GOOS == "windows" {
