@@ -8,15 +8,12 @@ package outputcheck
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -27,12 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/saas-export/export/pipeline"
+	"github.com/saas-export/export/sinks"
 )
 
 // Tree is a destination's files: slash-separated paths relative to its
@@ -225,7 +218,7 @@ func checkManifest(tree Tree, dir string, f *Folder, rows map[string]int64, sums
 		if rows[fi.Path] != fi.Rows {
 			problems = append(problems, fmt.Sprintf("%s: %d rows; %s says %d", fi.Path, rows[fi.Path], pipeline.ManifestName, fi.Rows))
 		}
-		if format := formatOf(fi.Path); format != fi.Format {
+		if format := sinks.FormatOf(fi.Path); format != fi.Format {
 			problems = append(problems, fmt.Sprintf("%s: a %s file; %s says %s", fi.Path, format, pipeline.ManifestName, fi.Format))
 		}
 	}
@@ -242,95 +235,8 @@ func checkManifest(tree Tree, dir string, f *Folder, rows map[string]int64, sums
 	return problems
 }
 
-// formatOf is the format of a data file's name, compression suffix aside.
-func formatOf(name string) string {
-	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".zst")
-	return strings.TrimPrefix(path.Ext(name), ".")
-}
-
 // Rows reads a data file in full, by its name's extension, and returns
-// how many rows it holds. A truncated file fails: a Parquet file lacks its
-// footer, a compressed one its trailer, a JSONL file ends mid-line, a CSV
-// file mid-record.
+// how many rows it holds: sinks.CountRows, which export verify uses too.
 func Rows(name string, body []byte) (int64, error) {
-	var r io.Reader = bytes.NewReader(body)
-	switch path.Ext(name) {
-	case ".gz":
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return 0, err
-		}
-		r = zr
-	case ".zst":
-		zr, err := zstd.NewReader(r)
-		if err != nil {
-			return 0, err
-		}
-		defer zr.Close()
-		r = zr
-	}
-	plain, err := io.ReadAll(r)
-	if err != nil {
-		return 0, err
-	}
-	switch format := formatOf(name); format {
-	case "jsonl":
-		return jsonlRows(plain)
-	case "csv":
-		return csvRows(plain)
-	case "parquet":
-		return parquetRows(plain)
-	default:
-		return 0, fmt.Errorf("unknown format %q", format)
-	}
-}
-
-func jsonlRows(b []byte) (int64, error) {
-	if len(b) > 0 && b[len(b)-1] != '\n' {
-		return 0, errors.New("the last line has no newline")
-	}
-	var n int64
-	for line := range bytes.Lines(b) {
-		n++
-		// Valid parses the line in full, without building values.
-		if !bytes.HasPrefix(line, []byte("{")) || !json.Valid(line) {
-			return 0, fmt.Errorf("line %d is not a JSON object", n)
-		}
-	}
-	return n, nil
-}
-
-func csvRows(b []byte) (int64, error) {
-	if len(b) == 0 {
-		return 0, errors.New("no header row")
-	}
-	if b[len(b)-1] != '\n' {
-		return 0, errors.New("the last record has no line end")
-	}
-	records, err := csv.NewReader(bytes.NewReader(b)).ReadAll() // every record as wide as the header
-	if err != nil {
-		return 0, err
-	}
-	return int64(len(records) - 1), nil
-}
-
-func parquetRows(b []byte) (int64, error) {
-	pf, err := file.NewParquetReader(bytes.NewReader(b))
-	if err != nil {
-		return 0, err
-	}
-	defer pf.Close()
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
-	if err != nil {
-		return 0, err
-	}
-	table, err := fr.ReadTable(context.Background())
-	if err != nil {
-		return 0, err
-	}
-	defer table.Release()
-	if table.NumRows() != pf.NumRows() {
-		return 0, fmt.Errorf("read %d rows; the footer says %d", table.NumRows(), pf.NumRows())
-	}
-	return table.NumRows(), nil
+	return sinks.CountRows(context.Background(), name, bytes.NewReader(body))
 }
