@@ -62,11 +62,14 @@ type PlannedJob struct {
 	SecondsEstimate *float64 `json:"seconds_estimate"`
 	// Incremental is the window an incremental job's run would cover;
 	// null for a job that is not incremental.
-	Incremental *Window  `json:"incremental"`
-	Output      string   `json:"output"` // the folder's URI
-	Formats     []string `json:"formats"`
-	Shard       *int     `json:"shard"` // under --shards N; else null
-	Error       string   `json:"error,omitempty"`
+	Incremental *Window `json:"incremental"`
+	// SinceUnknown says the window's start was not read: offline, from
+	// state in S3, which is network.
+	SinceUnknown bool     `json:"since_unknown,omitempty"`
+	Output       string   `json:"output"` // the folder's URI
+	Formats      []string `json:"formats"`
+	Shard        *int     `json:"shard"` // under --shards N; else null
+	Error        string   `json:"error,omitempty"`
 }
 
 // PlanTotals sums the jobs of a plan.
@@ -138,7 +141,10 @@ func (r *runner) planJob(ctx context.Context, j Job, runID string, opts PlanOpti
 	}
 	pj.Request = p.Method + " " + j.BaseURL + p.Endpoint
 	var since *time.Time
-	if j.Incremental {
+	switch {
+	case j.Incremental && opts.Offline && isS3Location(r.cfg.State.Dir):
+		pj.Incremental, pj.SinceUnknown = &Window{Until: r.extractedAt}, true
+	case j.Incremental:
 		w, err := r.plannedWindow(ctx, j)
 		if err != nil {
 			return pj, fmt.Errorf("job %q: %w", j.Name, err)

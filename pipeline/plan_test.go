@@ -204,3 +204,29 @@ func equalTimes(a, b *time.Time) bool {
 	}
 	return a.Equal(*b)
 }
+
+// An offline plan (and so run --dry-run) of an incremental job whose
+// state is in S3 does not read it: that would be network. It says the
+// window's start is unknown instead.
+func TestOfflinePlanReadsNoStateFromS3(t *testing.T) {
+	cfg := parseTestConfig(t, `version: 1
+output: {destination: "{{out}}"}
+state: {dir: s3://no-such-bucket/state, s3: {endpoint: "http://127.0.0.1:1", force_path_style: true}}
+jobs:
+  - {name: k, provider: kare, base_url: simulator, incremental: true}
+`, t.TempDir())
+	plan, err := MakePlan(context.Background(), cfg, PlanOptions{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pj := plan.Jobs[0]; pj.Error != "" || !pj.SinceUnknown || pj.Incremental == nil || pj.Incremental.Since != nil {
+		t.Errorf("offline plan with S3 state: %+v", pj)
+	}
+	plan, err = MakePlan(context.Background(), cfg, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pj := plan.Jobs[0]; pj.Error == "" || pj.SinceUnknown {
+		t.Errorf("an online plan must read the state, and fail on an endpoint that does not answer: %+v", pj)
+	}
+}

@@ -76,7 +76,7 @@ func printPlan(ctx context.Context, e env, cfg *pipeline.Config, opts pipeline.P
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Job, p.Provider, orDash(p.Shard),
 			p.Request, p.PageSize, p.MaxInFlight, p.RateLimit, orDash(p.SourceTotal), orDash(p.Pages), requests, seconds,
-			sinceText(p.Incremental), strings.Join(p.Formats, ","), detail)
+			planSince(p), strings.Join(p.Formats, ","), detail)
 	}
 	fmt.Fprintf(tw, "total: %d jobs, %d requests, about %.1f s one after another\n",
 		plan.Totals.Jobs, plan.Totals.Requests, plan.Totals.SecondsEstimate)
@@ -94,6 +94,15 @@ func sinceText(w *pipeline.Window) string {
 		return "everyone"
 	}
 	return w.Since.UTC().Format(time.RFC3339)
+}
+
+// planSince is sinceText, or "?" where an offline plan did not read the
+// window from state in S3.
+func planSince(p pipeline.PlannedJob) string {
+	if p.SinceUnknown {
+		return "?"
+	}
+	return sinceText(p.Incremental)
 }
 
 // orDash writes a number that may be unknown.
