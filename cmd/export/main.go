@@ -32,6 +32,7 @@ Usage:
                    [--output text|json] [--log-format text|json] [--dry-run]
   export validate  [-c FILE] [--check-destination [--job NAME]...]
   export plan      [-c FILE] [--job NAME]... [--output text|json] [--offline] [--shards N] [--full]
+  export verify    URI [--output text|json] [--s3-endpoint URL] [--s3-path-style]
   export providers [--output text|json]
   export schema    [--output json|arrow|athena] [--include-raw]
   export simulate  [--addr HOST:PORT] [--users N] [--seed S] [--latency D] [--faults SPEC]
@@ -42,6 +43,8 @@ validate reads the config only, with no network; --check-destination then writes
 removes a small .export-check-* object at each output destination to prove write access.
 Exit codes: 0 all jobs succeeded, 1 a job failed, 2 bad usage or config, 130 interrupted.
 validate: 0 valid (and every destination checked ok), 1 a destination failed the check, 2 invalid.
+verify re-checks a committed run folder (a path, file:// or s3://) against its manifest:
+0 everything matches, 1 any mismatch or no manifest, 2 bad usage.
 `
 
 // env is the process environment, passed down rather than read globally so
@@ -73,6 +76,7 @@ func run(ctx context.Context, args []string, e env) int {
 		"run":       cmdRun,
 		"validate":  cmdValidate,
 		"plan":      cmdPlan,
+		"verify":    cmdVerify,
 		"providers": cmdProviders,
 		"schema":    cmdSchema,
 		"simulate":  cmdSimulate,
