@@ -31,6 +31,19 @@ type Output struct {
 	IncludeRaw        bool
 	CSVEscapeFormulas bool
 	S3                S3
+	// Columns narrows the columns written; the zero value writes them all.
+	Columns Columns
+	// Hash lists the columns written as HMAC-SHA256 pseudonyms (lowercase
+	// hex) under HashKey, in schema order; nil for none.
+	Hash []string
+	// HashKey is secret: it never appears in an error, a log or an output.
+	HashKey string
+}
+
+// Columns is `columns:`, at most one of Keep and Drop set. The required
+// columns are written whatever it says.
+type Columns struct {
+	Keep, Drop []string // column names, in schema order
 }
 
 // Compression is the codec of each format: parquet zstd|snappy|gzip|none,

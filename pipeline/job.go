@@ -46,6 +46,11 @@ type Manifest struct {
 	// and were thrown away; Confirmed says a second read held the same ids.
 	DriftEvents int  `json:"drift_events"`
 	Confirmed   bool `json:"confirmed"`
+	// Columns are the compliance controls applied; HashKeyFingerprint
+	// names the key of the pseudonyms without revealing it ("" when
+	// nothing is hashed).
+	Columns            ManifestColumns `json:"columns"`
+	HashKeyFingerprint string          `json:"hash_key_fingerprint,omitempty"`
 }
 
 // Window is the span of changes a run covers: since null means everything.
@@ -222,6 +227,7 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	if err != nil {
 		return nil, nil, err
 	}
+	protect := protectOutput(out, job.Output, m)
 	var total schema.Null[int64]
 	seed := maphash.MakeSeed() // the confirming read hashes alike
 	written := newIDDigest(seed)
@@ -237,6 +243,7 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 		}
 		r.stamp(job, users)
 		written.add(users)
+		protect.apply(users) // after the digest, which stays on the ids as read
 		m.Records += int64(len(users))
 		expected := total
 		if filtered {

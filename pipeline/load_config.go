@@ -40,8 +40,10 @@ var (
 	authKeys  = []string{"type", "username", "username_file", "password", "password_file",
 		"token", "token_file", "name", "value", "value_file", "headers"}
 
-	// complianceKeys are documented in the contract but not built yet.
-	complianceKeys = []string{"columns", "hash", "hash_key", "hash_key_file"}
+	// jobOutputKeys are the output keys a job may also set directly (the
+	// contract lists them among the per-job compliance controls); each
+	// group is one setting.
+	jobOutputKeys = [][]string{{"include_raw"}, {"columns"}, {"hash"}, {"hash_key", "hash_key_file"}}
 )
 
 // Enumerations.
@@ -72,11 +74,11 @@ func (d *decoder) config(root value) *Config {
 	}
 	d.version(root, m["version"])
 	d.setInt(&cfg.Concurrency, m["concurrency"], 1)
-	d.output(m["output"], &cfg.Output)
+	top := d.output(m["output"], &cfg.Output)
 	cfg.State = State{Dir: defaultStateDir, S3: cfg.Output.S3, LeaseTTL: defaultLeaseTTL}
 	cfg.State.S3.Tags = maps.Clone(cfg.Output.S3.Tags)
 	d.state(m["state"], &cfg.State)
-	cfg.Jobs = d.jobs(root, m["jobs"], cfg.Output)
+	cfg.Jobs = d.jobs(root, m["jobs"], cfg.Output, top)
 	return cfg
 }
 
@@ -103,7 +105,7 @@ func (d *decoder) output(v value, o *Output) map[string]value {
 	d.setBool(&o.IncludeRaw, m["include_raw"])
 	d.setBool(&o.CSVEscapeFormulas, m["csv_escape_formulas"])
 	d.s3(m["s3"], &o.S3)
-	d.notSupported(m, complianceKeys)
+	d.compliance(m, o)
 	return m
 }
 
@@ -224,15 +226,6 @@ func (d *decoder) state(v value, s *State) {
 	d.setDurationOrZero(&s.LockWait, m["lock_wait"])
 }
 
-// notSupported reports keys the contract documents for a later version.
-func (d *decoder) notSupported(m map[string]value, keys []string) {
-	for _, k := range keys {
-		if v, ok := m[k]; ok {
-			d.errorf(v, "%s is not supported yet (compliance controls come in a later version)", k)
-		}
-	}
-}
-
 // decodedJob is a job with what its later checks need from the file.
 type decodedJob struct {
 	Job
@@ -241,7 +234,8 @@ type decodedJob struct {
 	output map[string]value // the keys of the job's `output:`
 }
 
-func (d *decoder) jobs(root, v value, base Output) []Job {
+// jobs decodes the jobs over base, the top-level output, whose keys are top.
+func (d *decoder) jobs(root, v value, base Output, top map[string]value) []Job {
 	if !v.present() {
 		d.missing(root, "jobs", "required: list at least one job")
 		return nil
@@ -261,6 +255,7 @@ func (d *decoder) jobs(root, v value, base Output) []Job {
 		}
 		byName[j.Name] = j
 		decoded = append(decoded, j)
+		d.complianceProblems(j, top)
 	}
 	d.outputCollisions(decoded)
 	d.s3Problems(decoded)
@@ -283,6 +278,7 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	}
 	j.Output.Formats = slices.Clone(base.Formats) // jobs must not share a slice or map
 	j.Output.S3.Tags = maps.Clone(base.S3.Tags)
+	j.Output.Hash = slices.Clone(base.Hash)
 	d.jobName(item, m["name"], &j.Name)
 	provider, known := d.provider(item, m["provider"], &j.Provider)
 	j.Auth = d.auth(m["auth"])
@@ -300,7 +296,6 @@ func (d *decoder) job(item value, base Output) decodedJob {
 	d.setBool(&j.AllowCountMismatch, m["allow_count_mismatch"])
 	d.setBool(&j.AllowInsecureHTTP, m["allow_insecure_http"])
 	out := d.jobOutput(m, &j.Output)
-	d.notSupported(m, complianceKeys)
 	d.baseURL(m["base_url"], &j) // after allow_insecure_http, which it depends on
 	if known {
 		d.applyProvider(item, m, &j, provider)
@@ -435,22 +430,39 @@ func readCABundle(path string) ([]byte, error) {
 }
 
 // jobOutput lays the job's `output:` over its copy of the top-level
-// output. A job-level include_raw (the contract lists it among the
-// per-job compliance controls) is the same setting, so it may be set in
-// one of the two places only.
+// output, then the jobOutputKeys the job sets directly. Each is the same
+// setting as under the job's output, so it may be set in one of the two
+// places only.
 func (d *decoder) jobOutput(m map[string]value, o *Output) map[string]value {
 	om := d.output(m["output"], o)
-	raw := m["include_raw"]
-	if !raw.present() {
-		return om
+	own := map[string]value{}
+	for _, group := range jobOutputKeys {
+		for _, k := range group {
+			v := m[k]
+			if !v.present() {
+				continue
+			}
+			if other, ok := firstPresent(om, group); ok {
+				line, _ := other.pos()
+				d.errorf(v, "%s is also set under this job's output (line %d): set it once", k, line)
+				continue
+			}
+			own[k] = v
+		}
 	}
-	if other := om["include_raw"]; other.present() {
-		line, _ := other.pos()
-		d.errorf(raw, "include_raw is also set under this job's output (line %d): set it once", line)
-		return om
-	}
-	d.setBool(&o.IncludeRaw, raw)
+	d.setBool(&o.IncludeRaw, own["include_raw"])
+	d.compliance(own, o)
 	return om
+}
+
+// firstPresent is the first of keys set in m.
+func firstPresent(m map[string]value, keys []string) (value, bool) {
+	for _, k := range keys {
+		if v := m[k]; v.present() {
+			return v, true
+		}
+	}
+	return value{}, false
 }
 
 // baseURL checks and sets an explicit base_url; applyProvider fills in

@@ -357,13 +357,7 @@ func TestConfigProblems(t *testing.T) {
 				`jobs.yaml:7:78: jobs[3].incremental: expected true or false, got "yes"`,
 			}},
 
-		// Not supported yet.
-		{name: "compliance controls",
-			yml: "version: 1\noutput: {hash: [email]}\njobs:\n  - name: a\n    provider: medipim\n    columns: {drop: [phone]}\n",
-			want: []string{
-				`jobs.yaml:2:16: output.hash: hash is not supported yet (compliance controls come in a later version)`,
-				`jobs.yaml:6:14: jobs[0].columns: columns is not supported yet (compliance controls come in a later version)`,
-			}},
+		// Compliance controls: more in TestComplianceConfigProblems.
 		{name: "include_raw in two places",
 			yml:  oneJob("include_raw: true", "output: {include_raw: false}"),
 			want: []string{`jobs.yaml:5:18: jobs[0].include_raw: include_raw is also set under this job's output (line 6): set it once`}},
