@@ -33,6 +33,7 @@ Usage:
   export validate  [-c FILE] [--check-destination [--job NAME]...]
   export plan      [-c FILE] [--job NAME]... [--output text|json] [--offline] [--shards N] [--full]
   export verify    URI [--output text|json] [--s3-endpoint URL] [--s3-path-style]
+  export config-schema
   export providers [--output text|json]
   export schema    [--output json|arrow|athena] [--include-raw]
   export simulate  [--addr HOST:PORT] [--users N] [--seed S] [--latency D] [--faults SPEC]
@@ -73,13 +74,14 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitUsage
 	}
 	cmds := map[string]func(context.Context, []string, env) int{
-		"run":       cmdRun,
-		"validate":  cmdValidate,
-		"plan":      cmdPlan,
-		"verify":    cmdVerify,
-		"providers": cmdProviders,
-		"schema":    cmdSchema,
-		"simulate":  cmdSimulate,
+		"run":           cmdRun,
+		"validate":      cmdValidate,
+		"plan":          cmdPlan,
+		"verify":        cmdVerify,
+		"config-schema": cmdConfigSchema,
+		"providers":     cmdProviders,
+		"schema":        cmdSchema,
+		"simulate":      cmdSimulate,
 		"version": func(_ context.Context, _ []string, e env) int {
 			fmt.Fprintln(e.stdout, "export", version())
 			return exitOK
