@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -117,28 +118,8 @@ func (s *LocalStore) Remove(ctx context.Context, key string) error {
 // the temporary files of objects not yet committed, which are not
 // objects (an S3 store would not list them either).
 func (s *LocalStore) List(ctx context.Context, prefix string) ([]string, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("sinks: list %s: %w", prefix, err)
-	}
-	dir, err := s.path(prefix)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := os.ReadDir(dir) // sorted by name
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sinks: list %s: %w", prefix, err)
-	}
-	var keys []string
-	for _, e := range entries {
-		if e.IsDir() || isTempName(e.Name()) {
-			continue
-		}
-		keys = append(keys, path.Join(prefix, e.Name()))
-	}
-	return keys, nil
+	names, err := s.ListAll(ctx, prefix)
+	return objectKeys(prefix, slices.DeleteFunc(names, isTempName)), err
 }
 
 // RemoveTemporary removes the temporary files directly under the folder

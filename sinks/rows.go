@@ -122,6 +122,18 @@ func (s *S3Store) ListAll(ctx context.Context, prefix string) ([]string, error) 
 	return names, nil
 }
 
+// objectKeys turns ListAll's names into List's keys: the objects only,
+// sub-folders (a trailing /) left out, joined to the folder.
+func objectKeys(prefix string, names []string) []string {
+	var keys []string
+	for _, name := range names {
+		if !strings.HasSuffix(name, "/") {
+			keys = append(keys, path.Join(prefix, name))
+		}
+	}
+	return keys
+}
+
 // FormatOf is the format of a data file's name, compression suffix aside:
 // jsonl, csv or parquet for the files a Writer names.
 func FormatOf(name string) string {

@@ -170,25 +170,8 @@ func (s *S3Store) Remove(ctx context.Context, key string) error {
 // List returns the keys directly under the folder prefix, sorted.
 // Multipart uploads in progress are not objects and are not listed.
 func (s *S3Store) List(ctx context.Context, prefix string) ([]string, error) {
-	folder := strings.Trim(path.Join(s.opts.Prefix, prefix), "/")
-	if folder != "" {
-		folder += "/"
-	}
-	var keys []string
-	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-		Bucket: &s.opts.Bucket, Prefix: &folder, Delimiter: aws.String("/"),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("sinks: list %s: %w", s.URI(prefix), err)
-		}
-		for _, o := range page.Contents {
-			keys = append(keys, path.Join(prefix, strings.TrimPrefix(aws.ToString(o.Key), folder)))
-		}
-	}
-	slices.Sort(keys)
-	return keys, nil
+	names, err := s.ListAll(ctx, prefix)
+	return objectKeys(prefix, names), err
 }
 
 // s3Object is an object being written: the part filling up, and the
