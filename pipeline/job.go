@@ -51,6 +51,9 @@ type Manifest struct {
 	// nothing is hashed).
 	Columns            ManifestColumns `json:"columns"`
 	HashKeyFingerprint string          `json:"hash_key_fingerprint,omitempty"`
+	// ConfigSHA256 is the sha256 of the job's effective config without
+	// its secrets (EffectiveConfig): equal for runs under one config.
+	ConfigSHA256 string `json:"config_sha256"`
 }
 
 // Window is the span of changes a run covers: since null means everything.
@@ -147,6 +150,9 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc
 	}
 	if inc != nil {
 		m.Incremental = inc.window(r.extractedAt)
+	}
+	if m.ConfigSHA256, err = ConfigSHA256(job); err != nil {
+		return m, nil, "", err
 	}
 	store, err := r.storeFor(ctx, job.Output)
 	if err != nil {

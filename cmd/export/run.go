@@ -146,8 +146,11 @@ func cmdValidate(ctx context.Context, args []string, e env) int {
 		"after validating, prove write access to each output destination: write, commit and remove a small "+
 			pipeline.CheckObjectPrefix+"* object at its root (needs the network and credentials; "+
 			"without this flag validate is offline)")
+	effective := fs.Bool("effective-config", false,
+		"print each job's effective config without its secrets, one JSON object a line with its sha256: "+
+			"the config_sha256 its manifests carry")
 	var jobs multiFlag
-	fs.Var(&jobs, "job", "with --check-destination, check only this job's destination (repeatable)")
+	fs.Var(&jobs, "job", "with --check-destination or --effective-config, only this job (repeatable)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -159,11 +162,42 @@ func cmdValidate(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return usageError(e, err)
 	}
+	if *effective {
+		return printEffectiveConfigs(e, selected)
+	}
 	fmt.Fprintf(e.stdout, "%s: valid, %d job(s)\n", cfg.File, len(cfg.Jobs))
 	if !*check {
 		return exitOK
 	}
 	return checkDestinations(ctx, e, selected)
+}
+
+// printEffectiveConfigs prints, for an auditor to recompute a manifest's
+// config_sha256, each job's document and its hash.
+func printEffectiveConfigs(e env, jobs []pipeline.Job) int {
+	for _, job := range jobs {
+		doc, err := pipeline.EffectiveConfig(job)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "export:", err)
+			return exitJobsFailed
+		}
+		sum, err := pipeline.ConfigSHA256(job)
+		if err != nil {
+			fmt.Fprintln(e.stderr, "export:", err)
+			return exitJobsFailed
+		}
+		line, err := json.Marshal(struct {
+			Job          string          `json:"job"`
+			ConfigSHA256 string          `json:"config_sha256"`
+			Config       json.RawMessage `json:"config"`
+		}{job.Name, sum, doc})
+		if err != nil {
+			fmt.Fprintln(e.stderr, "export:", err)
+			return exitJobsFailed
+		}
+		fmt.Fprintf(e.stdout, "%s\n", line)
+	}
+	return exitOK
 }
 
 // checkDestinations prints one line per destination of jobs, ok or FAIL

@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"github.com/saas-export/export/sources/httpsource"
+)
+
+// effectiveConfig is the part of a job's effective config that decides
+// what it exports and how, with every secret left out: auth carries its
+// type only and the hash key is the manifest's fingerprint instead (URLs
+// with credentials are refused at load). It is a whitelist, so a secret added
+// to Job later stays out until someone lists it here on purpose.
+type effectiveConfig struct {
+	Version            int             `json:"version"` // of this document's shape
+	Name               string          `json:"name"`
+	Provider           string          `json:"provider"`
+	BaseURL            string          `json:"base_url"`
+	Auth               string          `json:"auth"`
+	Filter             map[string]any  `json:"filter"`
+	Sort               any             `json:"sort"`
+	PageSize           int             `json:"page_size"`
+	MaxInFlight        int             `json:"max_in_flight"`
+	RateLimit          string          `json:"rate_limit"`
+	Timeout            string          `json:"timeout"`
+	MaxAttempts        int             `json:"retry_max_attempts"`
+	MaxBackoff         string          `json:"retry_max_backoff"`
+	Incremental        bool            `json:"incremental"`
+	Overlap            string          `json:"overlap"`
+	AllowCountMismatch bool            `json:"allow_count_mismatch"`
+	AllowInsecureHTTP  bool            `json:"allow_insecure_http"`
+	WireFormat         string          `json:"wire_format"`
+	DriftMaxRestarts   int             `json:"drift_max_restarts"`
+	DriftConfirm       bool            `json:"drift_confirm"`
+	TLSCAFile          string          `json:"tls_ca_file"`
+	Output             effectiveOutput `json:"output"`
+}
+
+type effectiveOutput struct {
+	Destination       string            `json:"destination"`
+	Formats           []string          `json:"formats"`
+	Path              string            `json:"path"`
+	Compression       map[string]string `json:"compression"`
+	MaxRowsPerFile    int64             `json:"max_rows_per_file"`
+	IncludeRaw        bool              `json:"include_raw"`
+	CSVEscapeFormulas bool              `json:"csv_escape_formulas"`
+	ColumnsKeep       []string          `json:"columns_keep"`
+	ColumnsDrop       []string          `json:"columns_drop"`
+	Hash              []string          `json:"hash"`
+	S3Region          string            `json:"s3_region"`
+	S3Endpoint        string            `json:"s3_endpoint"`
+	S3ForcePathStyle  bool              `json:"s3_force_path_style"`
+	S3SSE             string            `json:"s3_sse"`
+	S3KMSKeyID        string            `json:"s3_kms_key_id"`
+	S3StorageClass    string            `json:"s3_storage_class"`
+	S3Tags            map[string]string `json:"s3_tags"`
+	S3PartSize        int64             `json:"s3_part_size"`
+	S3Concurrency     int               `json:"s3_upload_concurrency"`
+}
+
+// EffectiveConfig returns the canonical JSON of job's effective config
+// without its secrets: the document whose sha256 is the manifest's
+// config_sha256. encoding/json writes struct fields in order and map keys
+// sorted, so equal configs give equal bytes.
+func EffectiveConfig(job Job) ([]byte, error) {
+	o := job.Output
+	doc := effectiveConfig{
+		Version: 1, Name: job.Name, Provider: job.Provider,
+		BaseURL: job.BaseURL, Auth: job.Auth.Type,
+		Filter: job.Filter, Sort: job.Sort,
+		PageSize: job.PageSize, MaxInFlight: job.MaxInFlight,
+		RateLimit: rateText(job.RateLimit),
+		Timeout:   job.Timeout.String(), MaxAttempts: job.Retry.MaxAttempts, MaxBackoff: job.Retry.MaxBackoff.String(),
+		Incremental: job.Incremental, Overlap: job.Overlap.String(),
+		AllowCountMismatch: job.AllowCountMismatch, AllowInsecureHTTP: job.AllowInsecureHTTP,
+		WireFormat: job.WireFormat, DriftMaxRestarts: job.Drift.MaxRestarts, DriftConfirm: job.Drift.Confirm,
+		TLSCAFile: job.TLS.CAFile,
+		Output: effectiveOutput{
+			Destination: o.Destination, Formats: o.Formats, Path: o.Path,
+			Compression:    map[string]string{"parquet": o.Compression.Parquet, "jsonl": o.Compression.JSONL, "csv": o.Compression.CSV},
+			MaxRowsPerFile: o.MaxRowsPerFile,
+			IncludeRaw:     o.IncludeRaw, CSVEscapeFormulas: o.CSVEscapeFormulas,
+			ColumnsKeep: o.Columns.Keep, ColumnsDrop: o.Columns.Drop, Hash: o.Hash,
+			S3Region: o.S3.Region, S3Endpoint: o.S3.Endpoint, S3ForcePathStyle: o.S3.ForcePathStyle,
+			S3SSE: o.S3.SSE, S3KMSKeyID: o.S3.KMSKeyID, S3StorageClass: o.S3.StorageClass, S3Tags: o.S3.Tags,
+			S3PartSize: o.S3.PartSize, S3Concurrency: o.S3.UploadConcurrency,
+		},
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("job %q: encode the effective config: %w", job.Name, err)
+	}
+	return body, nil
+}
+
+// ConfigSHA256 is the hex sha256 of EffectiveConfig(job).
+func ConfigSHA256(job Job) (string, error) {
+	body, err := EffectiveConfig(job)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func rateText(r httpsource.Rate) string {
+	if r.N <= 0 || r.Per <= 0 {
+		return "unlimited"
+	}
+	return fmt.Sprintf("%d/%v", r.N, r.Per)
+}
