@@ -12,7 +12,10 @@ import (
 // effectiveConfig is the part of a job's effective config that decides
 // what it exports and how, with every secret left out: auth carries its
 // type only and the hash key is the manifest's fingerprint instead (URLs
-// with credentials are refused at load). It is a whitelist, so a secret added
+// with credentials are refused at load). Where the export goes (the
+// destination folder or bucket and its S3 delivery settings) is left out
+// too: it does not change what is exported, and the same export to disk and
+// to S3 must write the same manifest. It is a whitelist, so a secret added
 // to Job later stays out until someone lists it here on purpose.
 type effectiveConfig struct {
 	Version            int             `json:"version"` // of this document's shape
@@ -40,7 +43,6 @@ type effectiveConfig struct {
 }
 
 type effectiveOutput struct {
-	Destination       string            `json:"destination"`
 	Formats           []string          `json:"formats"`
 	Path              string            `json:"path"`
 	Compression       map[string]string `json:"compression"`
@@ -50,15 +52,6 @@ type effectiveOutput struct {
 	ColumnsKeep       []string          `json:"columns_keep"`
 	ColumnsDrop       []string          `json:"columns_drop"`
 	Hash              []string          `json:"hash"`
-	S3Region          string            `json:"s3_region"`
-	S3Endpoint        string            `json:"s3_endpoint"`
-	S3ForcePathStyle  bool              `json:"s3_force_path_style"`
-	S3SSE             string            `json:"s3_sse"`
-	S3KMSKeyID        string            `json:"s3_kms_key_id"`
-	S3StorageClass    string            `json:"s3_storage_class"`
-	S3Tags            map[string]string `json:"s3_tags"`
-	S3PartSize        int64             `json:"s3_part_size"`
-	S3Concurrency     int               `json:"s3_upload_concurrency"`
 }
 
 // EffectiveConfig returns the canonical JSON of job's effective config
@@ -79,14 +72,11 @@ func EffectiveConfig(job Job) ([]byte, error) {
 		WireFormat: job.WireFormat, DriftMaxRestarts: job.Drift.MaxRestarts, DriftConfirm: job.Drift.Confirm,
 		TLSCAFile: job.TLS.CAFile,
 		Output: effectiveOutput{
-			Destination: o.Destination, Formats: o.Formats, Path: o.Path,
+			Formats: o.Formats, Path: o.Path,
 			Compression:    map[string]string{"parquet": o.Compression.Parquet, "jsonl": o.Compression.JSONL, "csv": o.Compression.CSV},
 			MaxRowsPerFile: o.MaxRowsPerFile,
 			IncludeRaw:     o.IncludeRaw, CSVEscapeFormulas: o.CSVEscapeFormulas,
 			ColumnsKeep: o.Columns.Keep, ColumnsDrop: o.Columns.Drop, Hash: o.Hash,
-			S3Region: o.S3.Region, S3Endpoint: o.S3.Endpoint, S3ForcePathStyle: o.S3.ForcePathStyle,
-			S3SSE: o.S3.SSE, S3KMSKeyID: o.S3.KMSKeyID, S3StorageClass: o.S3.StorageClass, S3Tags: o.S3.Tags,
-			S3PartSize: o.S3.PartSize, S3Concurrency: o.S3.UploadConcurrency,
 		},
 	}
 	body, err := json.Marshal(doc)
