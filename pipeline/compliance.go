@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/saas-export/export/schema"
+	"github.com/saas-export/export/sources"
 )
 
 // The compliance controls: `columns`, `hash` and its key, set under
@@ -181,9 +183,27 @@ func (d *decoder) complianceProblems(j decodedJob, top map[string]value) {
 			}
 		}
 	}
-	if o.IncludeRaw && (len(dropped) > 0 || len(o.Hash) > 0) {
+	if o.IncludeRaw {
 		rawAt, _ := at("include_raw")
-		d.errorf(rawAt, "job %q: include_raw cannot be combined with columns/hash yet: the raw record would carry the values they remove", j.Name)
+		d.rawFieldProblems(j, slices.Concat(dropped, o.Hash), rawAt)
+	}
+}
+
+// rawFieldProblems refuses include_raw with a dropped or hashed column
+// (of names) that the job's provider does not map to its raw members:
+// raw could not be scrubbed of it. Every provider maps every column (a
+// test sees to it), so this is a registry mistake, caught before any run.
+func (d *decoder) rawFieldProblems(j decodedJob, names []string, rawAt value) {
+	i := slices.IndexFunc(d.providers, func(p sources.Provider) bool { return p.Name == j.Provider })
+	if i < 0 {
+		return // an unknown provider is reported already
+	}
+	for _, name := range names {
+		c, _ := complianceColumn(name) // a known name: columnList checked it
+		if _, ok := d.providers[i].RawFields[c.ID]; !ok {
+			d.errorf(rawAt, "job %q: provider %s does not say which raw members %s is read from, so raw cannot be scrubbed of it",
+				j.Name, j.Provider, name)
+		}
 	}
 }
 
@@ -194,29 +214,40 @@ type ManifestColumns struct {
 	Dropped []string `json:"dropped"`
 }
 
-// protection hashes the columns a job pseudonymizes.
+// protection hashes the columns a job pseudonymizes and, with
+// include_raw, scrubs the raw record of every column it drops or hashes.
 type protection struct {
-	key    []byte
-	hashed []schema.ColumnID
+	key      []byte
+	hashed   []schema.ColumnID
+	provider string
+	raw      *rawScrubber // nil: no raw column, or nothing to scrub from it
+	// rawErr says why raw cannot be scrubbed (a provider without
+	// RawFields for a column, which the config check refuses): every
+	// record's raw is then withheld.
+	rawErr error
 }
 
 // protectOutput narrows out's schema to the columns the job writes, so
 // that every format leaves the dropped ones out, and records the controls
-// in m. It returns what pseudonymizes each page before it is written.
+// in m (which names the job's provider, whose RawFields say where the
+// columns sit in the raw record). It returns what pseudonymizes and
+// scrubs each page before it is written.
 func protectOutput(out *jobOutput, o Output, m *Manifest) protection {
 	dropped := droppedColumns(o.Columns)
-	p := protection{key: []byte(o.HashKey)}
+	p := protection{key: []byte(o.HashKey), provider: m.Provider}
 	mc := ManifestColumns{Kept: []string{}, Hashed: []string{}, Dropped: []string{}}
-	var cols []schema.Column
+	var cols, droppedCols, hashedCols []schema.Column
 	for _, c := range out.schema.Columns {
 		if slices.Contains(dropped, c.Name) {
 			mc.Dropped = append(mc.Dropped, c.Name)
+			droppedCols = append(droppedCols, c)
 			continue
 		}
 		cols = append(cols, c)
 		mc.Kept = append(mc.Kept, c.Name)
 		if slices.Contains(o.Hash, c.Name) {
 			mc.Hashed = append(mc.Hashed, c.Name)
+			hashedCols = append(hashedCols, c)
 			p.hashed = append(p.hashed, c.ID)
 		}
 	}
@@ -224,6 +255,10 @@ func protectOutput(out *jobOutput, o Output, m *Manifest) protection {
 	m.Columns, m.HashKeyFingerprint = mc, ""
 	if len(p.hashed) > 0 {
 		m.HashKeyFingerprint = hashKeyFingerprint(o.HashKey)
+	}
+	if o.IncludeRaw && len(droppedCols)+len(hashedCols) > 0 {
+		provider, _ := sources.Lookup(m.Provider) // validated at load
+		p.raw, p.rawErr = newRawScrubber(provider.RawFields, droppedCols, hashedCols)
 	}
 	return p
 }
@@ -239,19 +274,58 @@ func hashKeyFingerprint(key string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// apply replaces each hashed value with its HMAC-SHA256 in lowercase hex.
-// Null stays null and a list keeps its length; "" is a value, and hashed.
-func (p protection) apply(users []schema.User) {
-	if len(p.hashed) == 0 {
-		return
+// pseudonymizer computes HMAC-SHA256 pseudonyms, in lowercase hex, under
+// one key: the one function for columns and raw members alike, so that
+// the two agree. It reuses its hash, so it belongs to one goroutine.
+type pseudonymizer struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+}
+
+func newPseudonymizer(key []byte) *pseudonymizer {
+	return &pseudonymizer{mac: hmac.New(sha256.New, key)}
+}
+
+func (z *pseudonymizer) pseudonym(s string) string {
+	z.mac.Reset()
+	z.mac.Write([]byte(s))
+	return hex.EncodeToString(z.mac.Sum(z.sum[:0]))
+}
+
+// apply replaces each hashed value with its pseudonym, then scrubs each
+// raw record. Null stays null and a list keeps its length; "" is a value,
+// and hashed. A raw record that cannot be scrubbed is withheld (null)
+// and reported: the error, naming the provider and the record, must fail
+// the job.
+func (p protection) apply(users []schema.User) error {
+	if len(p.hashed) == 0 && p.raw == nil && p.rawErr == nil {
+		return nil
 	}
-	mac := hmac.New(sha256.New, p.key)
-	var sum [sha256.Size]byte
-	pseudonym := func(s string) string {
-		mac.Reset()
-		mac.Write([]byte(s))
-		return hex.EncodeToString(mac.Sum(sum[:0]))
+	pseudonym := newPseudonymizer(p.key).pseudonym
+	p.hashColumns(users, pseudonym)
+	return p.scrubRaw(users, pseudonym)
+}
+
+// scrubRaw scrubs the page's raw records, or withholds them all when the
+// job's scrubber could not be built.
+func (p protection) scrubRaw(users []schema.User, pseudonym func(string) string) error {
+	if p.rawErr != nil {
+		for i := range users {
+			users[i].Raw = nil
+		}
+		return fmt.Errorf("provider %s: %w", p.provider, p.rawErr)
 	}
+	if p.raw == nil {
+		return nil
+	}
+	if err := p.raw.scrubUsers(users, pseudonym); err != nil {
+		return fmt.Errorf("provider %s: %w", p.provider, err)
+	}
+	return nil
+}
+
+// hashColumns replaces each hashed column's values with their pseudonyms.
+func (p protection) hashColumns(users []schema.User, pseudonym func(string) string) {
 	for i := range users {
 		u := &users[i]
 		for _, id := range p.hashed {

@@ -72,15 +72,13 @@ func TestComplianceConfigProblems(t *testing.T) {
 				`jobs.yaml:2:16: output.hash: job "a": phones is both hashed and dropped (columns at line 4): hash it or drop it`,
 				`jobs.yaml:2:16: output.hash: job "b": email is both hashed and dropped (columns at line 5): hash it or drop it`,
 			}},
-		{name: "include_raw with columns or hash",
+		{name: "include_raw with columns or hash is accepted: raw is scrubbed",
 			yml: "version: 1\noutput: {include_raw: true}\njobs:\n" +
 				"  - {name: a, provider: medipim, columns: {drop: [phone]}}\n" +
 				"  - {name: b, provider: medipim, hash: [email], hash_key: " + testHashKey + "}\n" +
-				"  - {name: c, provider: medipim, columns: {drop: []}}\n",
-			want: []string{
-				`jobs.yaml:2:23: output.include_raw: job "a": include_raw cannot be combined with columns/hash yet: the raw record would carry the values they remove`,
-				`jobs.yaml:2:23: output.include_raw: job "b": include_raw cannot be combined with columns/hash yet: the raw record would carry the values they remove`,
-			}},
+				"  - {name: c, provider: medipim, columns: {drop: []}}\n" +
+				"  - {name: d, provider: kare, columns: {keep: [email]}, hash: [email], hash_key: " + testHashKey + "}\n",
+			want: nil},
 		{name: "set both in the job and under its output",
 			yml: oneJob("hash: [email]", "hash_key_file: key", "output: {hash: [phone], hash_key: "+testHashKey+"}"),
 			want: []string{

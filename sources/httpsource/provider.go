@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/simdata"
 )
 
@@ -35,7 +36,17 @@ type Provider struct {
 	// WireFormats lists the encodings a job may choose with wire_format,
 	// the default first; empty when the API speaks only one.
 	WireFormats []string
-
+	// RawFields says, for every column a job may drop or hash, which
+	// members of the raw record (User.Raw, the record as JSON; Requestor's
+	// XML converted) the column is read from, so that include_raw can
+	// scrub them too. A path is dotted from the record's top level
+	// ("meta.createdAt"); a path that meets an array applies to every
+	// element, and a path ending at an object or array covers all of it.
+	// A member name cannot contain a dot. Every droppable column has an
+	// entry: a column the provider never fills from the record (McTime's
+	// active comes from the listing) maps to an empty list, so that a
+	// missing entry is always a mistake, which the config check refuses.
+	RawFields map[schema.ColumnID][]string
 	// CheckConfig validates a job's filter, sort and page size without
 	// network access.
 	CheckConfig func(job Job) []Problem

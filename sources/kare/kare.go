@@ -60,6 +60,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -112,6 +113,35 @@ func Provider() httpsource.Provider {
 		AuthKinds:   AuthKinds(), Filters: Filters(),
 		Incremental: httpsource.IncrementalFilter, IncrementalNote: IncrementalNote,
 		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
+		RawFields: RawFields(),
+	}
+}
+
+// RawFields maps each droppable column to the record members normalize
+// reads it from: full_name is joined from firstName and lastName, phones
+// is the one phone, active is decided by deletedAt. organization_id reads
+// the whole organization object (extend=organization), whose name names
+// the same organization as its id, or organizationId. activatedAt,
+// permissions and the rules' own times are not read by any column.
+func RawFields() map[schema.ColumnID][]string {
+	return map[schema.ColumnID][]string{
+		schema.ColKey:            {"key"},
+		schema.ColUsername:       {},
+		schema.ColFirstName:      {"firstName"},
+		schema.ColLastName:       {"lastName"},
+		schema.ColFullName:       {"firstName", "lastName"},
+		schema.ColEmail:          {"email"},
+		schema.ColPhone:          {"phone"},
+		schema.ColPhones:         {"phone"},
+		schema.ColLanguage:       {"lang"},
+		schema.ColOrganizationID: {"organization", "organizationId"},
+		schema.ColRoles:          {},
+		schema.ColActive:         {"deletedAt"},
+		schema.ColCreatedAt:      {"createdAt"},
+		schema.ColUpdatedAt:      {"updatedAt"},
+		schema.ColDeletedAt:      {"deletedAt"},
+		schema.ColExpiresAt:      {},
+		schema.ColLastLoginAt:    {},
 	}
 }
 

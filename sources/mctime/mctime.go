@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -80,6 +81,33 @@ func Provider() httpsource.Provider {
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
 		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator, NoTotal: true,
 		IncrementalNote: IncrementalNote, // Incremental stays IncrementalNone
+		RawFields:       RawFields(),
+	}
+}
+
+// RawFields maps each droppable column to the record members normalize
+// reads it from. A user has only an id, names, an email and one phone
+// number, mobilePhoneNumber, which is both phone and phones; active
+// comes from the listing, not from the record, so it reads nothing.
+func RawFields() map[schema.ColumnID][]string {
+	return map[schema.ColumnID][]string{
+		schema.ColKey:            {},
+		schema.ColUsername:       {},
+		schema.ColFirstName:      {"firstName"},
+		schema.ColLastName:       {"lastName"},
+		schema.ColFullName:       {"firstName", "lastName"},
+		schema.ColEmail:          {"email"},
+		schema.ColPhone:          {"mobilePhoneNumber"},
+		schema.ColPhones:         {"mobilePhoneNumber"},
+		schema.ColLanguage:       {},
+		schema.ColOrganizationID: {},
+		schema.ColRoles:          {},
+		schema.ColActive:         {},
+		schema.ColCreatedAt:      {},
+		schema.ColUpdatedAt:      {},
+		schema.ColDeletedAt:      {},
+		schema.ColExpiresAt:      {},
+		schema.ColLastLoginAt:    {},
 	}
 }
 

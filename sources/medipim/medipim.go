@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -58,6 +59,33 @@ func Provider() httpsource.Provider {
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
 		Incremental: httpsource.IncrementalClient, IncrementalNote: IncrementalNote,
 		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
+		RawFields: RawFields(),
+	}
+}
+
+// RawFields maps each droppable column to the record members normalize
+// reads it from. A user has only an id, a name (the full name: it is not
+// split, so first_name and last_name read nothing), an organization and
+// two times.
+func RawFields() map[schema.ColumnID][]string {
+	return map[schema.ColumnID][]string{
+		schema.ColKey:            {},
+		schema.ColUsername:       {},
+		schema.ColFirstName:      {},
+		schema.ColLastName:       {},
+		schema.ColFullName:       {"name"},
+		schema.ColEmail:          {},
+		schema.ColPhone:          {},
+		schema.ColPhones:         {},
+		schema.ColLanguage:       {},
+		schema.ColOrganizationID: {"organization"},
+		schema.ColRoles:          {},
+		schema.ColActive:         {},
+		schema.ColCreatedAt:      {"meta.createdAt"},
+		schema.ColUpdatedAt:      {"meta.updatedAt"},
+		schema.ColDeletedAt:      {},
+		schema.ColExpiresAt:      {},
+		schema.ColLastLoginAt:    {},
 	}
 }
 

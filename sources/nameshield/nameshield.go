@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -54,6 +55,34 @@ func Provider() httpsource.Provider {
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
 		Incremental: httpsource.IncrementalSorted, IncrementalNote: IncrementalNote,
 		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
+		RawFields: RawFields(),
+	}
+}
+
+// RawFields maps each droppable column to the record members normalize
+// reads it from: full_name is joined from firstname and lastname, phones
+// is the one phone, and active is decided by expires_at. created_by and
+// updated_by name another user (who created or changed this one), so no
+// column of this user reads them.
+func RawFields() map[schema.ColumnID][]string {
+	return map[schema.ColumnID][]string{
+		schema.ColKey:            {},
+		schema.ColUsername:       {},
+		schema.ColFirstName:      {"firstname"},
+		schema.ColLastName:       {"lastname"},
+		schema.ColFullName:       {"firstname", "lastname"},
+		schema.ColEmail:          {"email"},
+		schema.ColPhone:          {"phone"},
+		schema.ColPhones:         {"phone"},
+		schema.ColLanguage:       {"language"},
+		schema.ColOrganizationID: {"customer_id"},
+		schema.ColRoles:          {},
+		schema.ColActive:         {"expires_at"},
+		schema.ColCreatedAt:      {"created_at"},
+		schema.ColUpdatedAt:      {"updated_at"},
+		schema.ColDeletedAt:      {},
+		schema.ColExpiresAt:      {"expires_at"},
+		schema.ColLastLoginAt:    {"last_login_at"},
 	}
 }
 

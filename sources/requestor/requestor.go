@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -75,6 +76,37 @@ func Provider() httpsource.Provider {
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax, WireFormats: WireFormats(),
 		Incremental: httpsource.IncrementalFilter, IncrementalNote: IncrementalNote,
 		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
+		RawFields: RawFields(),
+	}
+}
+
+// RawFields maps each droppable column to the RequestorUser members
+// normalize reads it from, the same in both wire formats: phone and
+// phones are both Phones, roles the Is* flags, active IsApproved and
+// Anonymized. full_name is FullName, else FirstName and LastName, and
+// also covers DisplayName, which the docs show holding the same name.
+// Customer, the customer object beside CustomerId, goes with
+// organization_id. The free-text members (notes, SkypeName, Initials,
+// MiddleName) are read by no column and stay as sent.
+func RawFields() map[schema.ColumnID][]string {
+	return map[schema.ColumnID][]string{
+		schema.ColKey:            {},
+		schema.ColUsername:       {"UserName"},
+		schema.ColFirstName:      {"FirstName"},
+		schema.ColLastName:       {"LastName"},
+		schema.ColFullName:       {"FullName", "DisplayName", "FirstName", "LastName"},
+		schema.ColEmail:          {"Email"},
+		schema.ColPhone:          {"Phones"},
+		schema.ColPhones:         {"Phones"},
+		schema.ColLanguage:       {"Language"},
+		schema.ColOrganizationID: {"CustomerId", "Customer"},
+		schema.ColRoles:          {"IsEndUser", "IsSmartUser", "IsOperator", "IsSuperOperator", "IsAdministrator"},
+		schema.ColActive:         {"IsApproved", "Anonymized"},
+		schema.ColCreatedAt:      {},
+		schema.ColUpdatedAt:      {"LastUpdatedUtc"},
+		schema.ColDeletedAt:      {},
+		schema.ColExpiresAt:      {},
+		schema.ColLastLoginAt:    {},
 	}
 }
 
