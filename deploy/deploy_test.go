@@ -161,7 +161,7 @@ func TestTerraformExampleAppliesOnceThenNoChanges(t *testing.T) {
 		t.Fatalf("first apply:\n%s", first)
 	}
 	for _, job := range []string{"medipim", "nameshield"} {
-		matches, _ := filepath.Glob(filepath.Join(dir, "out", job, "dt=*", "run=*", "_SUCCESS"))
+		matches, _ := filepath.Glob(filepath.Join(dir, "out", job, "parquet", "dt=*", "run=*", "_SUCCESS"))
 		if len(matches) != 1 {
 			t.Errorf("job %s: %d committed runs after the first apply, want 1", job, len(matches))
 		}
@@ -174,7 +174,7 @@ func TestTerraformExampleAppliesOnceThenNoChanges(t *testing.T) {
 	if !strings.Contains(second, "No changes.") {
 		t.Fatalf("second apply changed something:\n%s", second)
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "out", "medipim", "dt=*", "run=*", "_SUCCESS"))
+	matches, _ := filepath.Glob(filepath.Join(dir, "out", "medipim", "parquet", "dt=*", "run=*", "_SUCCESS"))
 	if len(matches) != 1 {
 		t.Errorf("the second apply ran the export again: %d committed runs", len(matches))
 	}

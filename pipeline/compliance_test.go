@@ -164,7 +164,7 @@ func exportedRows(t *testing.T, files map[string][]byte, runID, format string) m
 	t.Helper()
 	rows := map[string]map[string]any{}
 	for _, job := range []string{"kare", "mctime", "medipim", "nameshield", "requestor"} {
-		name := job + "/dt=2026-11-23/run=" + runID + "/users." + format
+		name := pinnedDir(job, format, runID) + "users." + format
 		data, ok := files[name]
 		if !ok {
 			t.Fatalf("no %s", name)
@@ -367,7 +367,7 @@ func checkComplianceManifests(t *testing.T, runID string, files map[string][]byt
 			}
 			HashKeyFingerprint string `json:"hash_key_fingerprint"`
 		}
-		if err := json.Unmarshal(files[job+"/dt=2026-11-23/run="+runID+"/"+ManifestName], &m); err != nil {
+		if err := json.Unmarshal(files[pinnedDir(job, "parquet", runID)+ManifestName], &m); err != nil {
 			t.Fatalf("%s manifest: %v", job, err)
 		}
 		want := struct{ Kept, Hashed, Dropped []string }{

@@ -25,7 +25,7 @@ type Config struct {
 type Output struct {
 	Destination       string   // a directory, file:///abs/dir, or s3://bucket/prefix
 	Formats           []string // jsonl, csv, parquet
-	Path              string   // template with {job} {provider} {date} {run_id}
+	Path              string   // template with {job} {provider} {format} {date} {run_id}
 	Compression       Compression
 	MaxRowsPerFile    int64
 	IncludeRaw        bool
@@ -158,7 +158,7 @@ const DefaultS3Region = "eu-west-1"
 const (
 	defaultConcurrency    = 4
 	defaultDestination    = "./out"
-	defaultPath           = "{job}/dt={date}/run={run_id}"
+	defaultPath           = "{job}/{format}/dt={date}/run={run_id}"
 	defaultMaxRowsPerFile = 1_000_000
 	defaultS3PartSize     = 16 << 20
 	defaultS3Concurrency  = 4

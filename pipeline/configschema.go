@@ -165,7 +165,7 @@ func configSchema(providers []sources.Provider) (obj, schemaGaps) {
 		"destination": strType("a directory, file:///abs/dir, or s3://bucket/prefix"),
 		"formats": {"type": "array", "minItems": 1, "uniqueItems": true, "items": enumType(formatNames, ""),
 			"description": "the files written for each job"},
-		"path": strType("the run folder under destination; placeholders: {job} {provider} {date} {run_id}"),
+		"path": strType("the run folder under destination; placeholders: {job} {provider} {format} {date} {run_id} ({format}: a folder per format, each with its own _manifest.json and _SUCCESS)"),
 		"compression": g.object("compression", compressionKeys, map[string]obj{
 			"parquet": enumType(parquetCompressions, ""),
 			"jsonl":   enumType(textCompressions, ""),

@@ -82,7 +82,7 @@ func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func committedIDs(t *testing.T, files map[string][]byte, job string) []string {
 	t.Helper()
 	var ids []string
-	sc := bufio.NewScanner(bytes.NewReader(files[job+"/dt=2026-11-23/run=r1/users.jsonl"]))
+	sc := bufio.NewScanner(bytes.NewReader(files[pinnedDir(job, "jsonl", "r1")+"users.jsonl"]))
 	for sc.Scan() {
 		var u struct{ ID string }
 		if err := json.Unmarshal(sc.Bytes(), &u); err != nil {
@@ -139,7 +139,7 @@ jobs:
 					len(got), len(want), missing(want, got), missing(got, want))
 			}
 			var m Manifest
-			if err := json.Unmarshal(files["ns/dt=2026-11-23/run=r1/_manifest.json"], &m); err != nil {
+			if err := json.Unmarshal(files[pinnedDir("ns", "jsonl", "r1")+ManifestName], &m); err != nil {
 				t.Fatal(err)
 			}
 			if m.DriftEvents != tt.reads || sum.Jobs[0].DriftEvents != tt.reads || m.Confirmed != tt.confirm {

@@ -51,14 +51,16 @@ jobs:
 		t.Fatalf("broken output:\n%s", strings.Join(rep.Problems, "\n"))
 	}
 	for _, job := range []string{"kare", "medipim"} {
-		dir := path.Join(job, "dt=2026-12-01", "run=rerun")
-		f := rep.Folders[dir]
-		if f == nil || f.State != outputcheck.Complete || f.Records != 0 || len(f.Data) != 3 {
-			t.Fatalf("%s: %+v, want a complete folder with 3 empty data files", dir, f)
-		}
-		rows, err := outputcheck.Rows("users.parquet", tree[path.Join(dir, "users.parquet")])
-		if err != nil || rows != 0 {
-			t.Errorf("%s/users.parquet: %d rows, %v; want a valid file with none", dir, rows, err)
+		for _, format := range []string{"jsonl", "csv", "parquet"} {
+			dir := path.Join(job, format, "dt=2026-12-01", "run=rerun")
+			f := rep.Folders[dir]
+			if f == nil || f.State != outputcheck.Complete || f.Records != 0 || len(f.Data) != 1 {
+				t.Fatalf("%s: %+v, want a complete folder with an empty data file", dir, f)
+			}
+			rows, err := outputcheck.Rows("users."+format, tree[path.Join(dir, "users."+format)])
+			if err != nil || rows != 0 {
+				t.Errorf("%s/users.%s: %d rows, %v; want a valid file with none", dir, format, rows, err)
+			}
 		}
 	}
 }

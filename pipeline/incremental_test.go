@@ -108,7 +108,7 @@ func (r *incrementalRig) run(runID string, opts Options) JobResult {
 // exported returns the ids a committed run wrote, sorted, and its manifest.
 func (r *incrementalRig) exported(runID string) ([]string, Manifest) {
 	r.t.Helper()
-	dir := filepath.Join(r.out, r.job, "dt=2026-11-23", "run="+runID)
+	dir := filepath.Join(r.out, pinnedDir(r.job, "jsonl", runID))
 	var m Manifest
 	body, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if err != nil {

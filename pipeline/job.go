@@ -75,7 +75,7 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	res := JobResult{Job: job.Name, Provider: job.Provider, Files: []FileResult{}}
 	var m *Manifest
 	var store sinks.Store
-	var dir string
+	var folders []folderFiles
 	var client *httpsource.Client
 	// A lease lost while the job runs (another run took it over) stops
 	// the job before it can save state.
@@ -91,7 +91,7 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	if err == nil {
 		var src httpsource.Source
 		if src, client, err = r.openSource(job, inc); err == nil {
-			m, store, dir, err = r.export(jobCtx, job, src, inc, log)
+			m, store, folders, err = r.export(jobCtx, job, src, inc, log)
 		}
 	}
 	if inc != nil {
@@ -130,19 +130,22 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 		return res
 	}
 	res.Status = StatusSucceeded
-	res.Manifest = store.URI(path.Join(dir, ManifestName))
-	for _, f := range m.Files {
-		res.Files = append(res.Files, FileResult{
-			URI: store.URI(path.Join(dir, f.Path)), Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256,
-		})
+	for _, folder := range folders {
+		res.Manifests = append(res.Manifests, store.URI(path.Join(folder.dir, ManifestName)))
+		for _, f := range folder.files {
+			res.Files = append(res.Files, FileResult{
+				URI: store.URI(path.Join(folder.dir, f.Path)), Format: f.Format, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256,
+			})
+		}
 	}
-	log.Info("job succeeded", "records", m.Records, "files", len(m.Files), "seconds", time.Since(t0).Seconds())
+	res.Manifest = res.Manifests[0]
+	log.Info("job succeeded", "records", m.Records, "files", len(res.Files), "seconds", time.Since(t0).Seconds())
 	return res
 }
 
 // export runs source → normalize → sinks for one job and commits the output.
 // It returns the manifest so far even on failure, for the counts.
-func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc *incrementalRun, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ string, err error) {
+func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc *incrementalRun, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ []folderFiles, err error) {
 	m := &Manifest{
 		Version: 1, Job: job.Name, Provider: job.Provider, RunID: r.runID,
 		StartedAt: r.clock(), SchemaVersion: schema.Version,
@@ -152,13 +155,16 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc
 		m.Incremental = inc.window(r.extractedAt)
 	}
 	if m.ConfigSHA256, err = ConfigSHA256(job); err != nil {
-		return m, nil, "", err
+		return m, nil, nil, err
 	}
 	store, err := r.storeFor(ctx, job.Output)
 	if err != nil {
-		return m, nil, "", fmt.Errorf("job %q: %w", job.Name, err)
+		return m, nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
-	dir := ExpandPath(job.Output.Path, job, r.extractedAt, r.runID)
+	dirs := make([]string, len(job.Output.Formats))
+	for i, format := range job.Output.Formats {
+		dirs[i] = ExpandPath(job.Output.Path, job, r.extractedAt, r.runID, format)
+	}
 	var out *jobOutput
 	defer func() {
 		// A no-op once committed or aborted. An upload that could not be
@@ -180,9 +186,9 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc
 			began := time.Now()
 			w, confirmW = inc.newWindow(began), inc.newWindow(began)
 		}
-		out, drift, err = r.read(ctx, job, src, store, dir, m, w, confirmW, log)
+		out, drift, err = r.read(ctx, job, src, store, dirs, m, w, confirmW, log)
 		if err != nil {
-			return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+			return m, store, nil, fmt.Errorf("job %q: %w", job.Name, err)
 		}
 		if drift == nil {
 			break
@@ -190,33 +196,40 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc
 		m.DriftEvents++
 		drifts = append(drifts, fmt.Sprintf("read %d: %v", read, drift))
 		if abortErr := out.abort(); abortErr != nil {
-			return m, store, dir, fmt.Errorf("job %q: clean-up before reading the listing again: %w", job.Name, abortErr)
+			return m, store, nil, fmt.Errorf("job %q: clean-up before reading the listing again: %w", job.Name, abortErr)
 		}
 		if read > job.Drift.MaxRestarts {
-			return m, store, dir, fmt.Errorf("job %q: the listing changed while it was paged, on each of %d reads (drift.max_restarts: %d); nothing was committed: %s",
+			return m, store, nil, fmt.Errorf("job %q: the listing changed while it was paged, on each of %d reads (drift.max_restarts: %d); nothing was committed: %s",
 				job.Name, read, job.Drift.MaxRestarts, strings.Join(drifts, "; "))
 		}
 		log.Warn("the listing changed while it was paged; reading it again from the start",
 			"read", read, "max_restarts", job.Drift.MaxRestarts, "drift", drift)
 	}
-	if m.Files, err = out.commit(ctx); err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	folders, err := out.commit(ctx)
+	if err != nil {
+		return m, store, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
 	m.FinishedAt = r.clock()
-	if err := writeMarkers(ctx, store, dir, m); err != nil {
-		return m, store, dir, fmt.Errorf("job %q: %w", job.Name, err)
+	// Each folder's manifest lists the files beside it; all of them say
+	// the job's records, which every format holds.
+	for _, folder := range folders {
+		fm := *m
+		fm.Files = folder.files
+		if err := writeMarkers(ctx, store, folder.dir, &fm); err != nil {
+			return m, store, nil, fmt.Errorf("job %q: %w", job.Name, err)
+		}
 	}
 	if inc != nil {
-		// Only now that _SUCCESS is committed: a run killed before this
-		// line leaves the old state, and the next run exports its window
-		// again (twice rather than never).
-		manifest := store.URI(path.Join(dir, ManifestName))
+		// Only now that every _SUCCESS is committed: a run killed before
+		// this line leaves the old state, and the next run exports its
+		// window again (twice rather than never).
+		manifest := store.URI(path.Join(folders[0].dir, ManifestName))
 		if err := inc.save(ctx, w.state(job, r.runID, manifest, time.Now().UTC())); err != nil {
-			return m, store, dir, fmt.Errorf("job %q: the export is committed (%s) but its state was not advanced, so the next run exports this window again: %w",
+			return m, store, nil, fmt.Errorf("job %q: the export is committed (%s) but its state was not advanced, so the next run exports this window again: %w",
 				job.Name, manifest, err)
 		}
 	}
-	return m, store, dir, nil
+	return m, store, folders, nil
 }
 
 // read pages through the whole listing into a new set of files, finished
@@ -226,10 +239,10 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc
 // back as drift, with the files still to abort; any other failure as err.
 // An incremental job's reads keep only what w and confirmW let through
 // (nil for a job that is not incremental).
-func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store sinks.Store, dir string, m *Manifest,
+func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store sinks.Store, dirs []string, m *Manifest,
 	w, confirmW *window, log *slog.Logger,
 ) (out *jobOutput, drift, err error) {
-	out, err = newJobOutput(ctx, store, dir, job.Output)
+	out, err = newJobOutput(ctx, store, dirs, job.Output)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -402,10 +415,12 @@ func (r *runner) stamp(job Job, users []schema.User) {
 	}
 }
 
-// ExpandPath fills the output path template's placeholders.
-func ExpandPath(tmpl string, job Job, now time.Time, runID string) string {
+// ExpandPath fills the output path template's placeholders for the
+// folder of one format.
+func ExpandPath(tmpl string, job Job, now time.Time, runID, format string) string {
 	return strings.NewReplacer(
 		"{job}", job.Name,
+		"{format}", format,
 		"{provider}", job.Provider,
 		"{date}", now.UTC().Format(time.DateOnly),
 		"{run_id}", runID,

@@ -214,7 +214,7 @@ func TestDefaults(t *testing.T) {
 		Output: Output{
 			Destination:    "./out",
 			Formats:        []string{"jsonl", "csv", "parquet"},
-			Path:           "{job}/dt={date}/run={run_id}",
+			Path:           "{job}/{format}/dt={date}/run={run_id}",
 			Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 			MaxRowsPerFile: 1_000_000,
 			// No region: the S3 store takes AWS's chain, then DefaultS3Region.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,11 +84,13 @@ type temporaryRemover interface {
 }
 
 // jobOutput is one job's data files: a writer per format, all committed
-// together only once every one of them is complete.
+// together only once every one of them is complete. Each format writes
+// into its folder: one folder for all of them, or one per format when the
+// path has {format}.
 type jobOutput struct {
 	ctx       context.Context
 	store     sinks.Store
-	dir       string
+	dirs      []string // the folder of each format, as cfg.Formats
 	cfg       Output
 	schema    *schema.Schema
 	formats   []sinks.Format
@@ -96,8 +99,14 @@ type jobOutput struct {
 	started   time.Time // by the wall clock, which stamps files, not the run's
 }
 
-func newJobOutput(ctx context.Context, store sinks.Store, dir string, cfg Output) (*jobOutput, error) {
-	o := &jobOutput{ctx: ctx, store: store, dir: dir, cfg: cfg, schema: schema.V1(cfg.IncludeRaw), started: time.Now()}
+// folderFiles are the files committed into one folder.
+type folderFiles struct {
+	dir   string
+	files []sinks.FileInfo
+}
+
+func newJobOutput(ctx context.Context, store sinks.Store, dirs []string, cfg Output) (*jobOutput, error) {
+	o := &jobOutput{ctx: ctx, store: store, dirs: dirs, cfg: cfg, schema: schema.V1(cfg.IncludeRaw), started: time.Now()}
 	for _, name := range cfg.Formats {
 		f, err := sinks.NewFormat(name, sinks.FormatOptions{
 			ParquetCompression: cfg.Compression.Parquet,
@@ -111,9 +120,20 @@ func newJobOutput(ctx context.Context, store sinks.Store, dir string, cfg Output
 	return o, nil
 }
 
+// folders are the distinct folders of the formats, in their order.
+func (o *jobOutput) folders() []string {
+	var dirs []string
+	for _, d := range o.dirs {
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
 func (o *jobOutput) open(expected schema.Null[int64]) {
-	for _, f := range o.formats {
-		o.writers = append(o.writers, sinks.NewWriter(o.ctx, o.store, o.dir, f, o.schema, sinks.WriterOptions{
+	for i, f := range o.formats {
+		o.writers = append(o.writers, sinks.NewWriter(o.ctx, o.store, o.dirs[i], f, o.schema, sinks.WriterOptions{
 			Compression:    o.compression(f.Name()),
 			MaxRowsPerFile: o.cfg.MaxRowsPerFile,
 			ExpectedRows:   expected,
@@ -159,44 +179,60 @@ func (o *jobOutput) each(fn func(*sinks.Writer) error) error {
 	return g.Wait()
 }
 
-// commit publishes every data file. Its order keeps a folder trustworthy
-// wherever a run is killed, a rerun with the same run id over a committed
-// folder included: a manifest in the folder always describes the data
-// files beside it, and _SUCCESS always has a manifest beside it.
+// commit publishes every data file, and returns them by folder. Its
+// order keeps each folder trustworthy wherever a run is killed, a rerun
+// with the same run id over a committed folder included: a manifest in a
+// folder always describes the data files beside it, and _SUCCESS always
+// has a manifest beside it.
 //
 //  1. Take down the previous run's _SUCCESS, then its manifest (and the
-//     manifest.json of a version before _manifest.json), before any data
-//     file changes.
+//     manifest.json of a version before _manifest.json), in every folder,
+//     before any data file changes.
 //  2. Commit the data files, each one atomically (a rename, a completed
 //     upload), replacing the previous run's at the same names.
 //  3. Remove the previous run's data files this run did not write again,
 //     and temporary files a killed run left.
-//  4. writeMarkers: the new manifest, then _SUCCESS.
-func (o *jobOutput) commit(ctx context.Context) ([]sinks.FileInfo, error) {
-	for _, name := range []string{SuccessName, ManifestName, LegacyManifestName} {
-		if err := o.store.Remove(ctx, path.Join(o.dir, name)); err != nil {
-			return nil, fmt.Errorf("remove the previous %s: %w", name, err)
+//  4. The caller's writeMarkers: each folder's manifest, then _SUCCESS.
+func (o *jobOutput) commit(ctx context.Context) ([]folderFiles, error) {
+	dirs := o.folders()
+	for _, dir := range dirs {
+		for _, name := range []string{SuccessName, ManifestName, LegacyManifestName} {
+			if err := o.store.Remove(ctx, path.Join(dir, name)); err != nil {
+				return nil, fmt.Errorf("remove the previous %s: %w", name, err)
+			}
 		}
 	}
-	var files []sinks.FileInfo
-	for _, w := range o.writers {
+	committed := make([]folderFiles, len(dirs))
+	for i, dir := range dirs {
+		committed[i].dir = dir
+	}
+	for i, w := range o.writers {
 		fs, err := w.Commit()
 		if err != nil {
-			return nil, errors.Join(err, o.uncommit(context.WithoutCancel(ctx), files))
+			return nil, errors.Join(err, o.uncommit(context.WithoutCancel(ctx), committed))
 		}
-		files = append(files, fs...)
+		k := slices.Index(dirs, o.dirs[i])
+		committed[k].files = append(committed[k].files, fs...)
 	}
 	o.committed = true
-	return files, o.removeStale(ctx, files)
+	for _, f := range committed {
+		if err := o.removeStale(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	return committed, nil
 }
 
 // uncommit takes back the files of formats already committed when a later
 // format fails to commit, so a failed job leaves no data file behind.
-func (o *jobOutput) uncommit(ctx context.Context, files []sinks.FileInfo) error {
+func (o *jobOutput) uncommit(ctx context.Context, committed []folderFiles) error {
 	var errs []error
-	for _, f := range files {
-		if err := o.store.Remove(ctx, path.Join(o.dir, f.Path)); err != nil {
-			errs = append(errs, fmt.Errorf("remove %s after a failed commit: %w", o.store.URI(path.Join(o.dir, f.Path)), err))
+	for _, folder := range committed {
+		for _, f := range folder.files {
+			key := path.Join(folder.dir, f.Path)
+			if err := o.store.Remove(ctx, key); err != nil {
+				errs = append(errs, fmt.Errorf("remove %s after a failed commit: %w", o.store.URI(key), err))
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -205,27 +241,27 @@ func (o *jobOutput) uncommit(ctx context.Context, files []sinks.FileInfo) error 
 // removeStale removes what earlier runs left in the folder that this run
 // did not write: data files, and temporary files of writes killed before
 // they finished. By now none of this job's own writes is in flight there.
-func (o *jobOutput) removeStale(ctx context.Context, files []sinks.FileInfo) error {
+func (o *jobOutput) removeStale(ctx context.Context, folder folderFiles) error {
 	if t, ok := o.store.(temporaryRemover); ok {
-		if err := t.RemoveTemporary(ctx, o.dir, o.started); err != nil {
+		if err := t.RemoveTemporary(ctx, folder.dir, o.started); err != nil {
 			return err
 		}
 	}
 	keep := map[string]bool{}
-	for _, f := range files {
+	for _, f := range folder.files {
 		keep[f.Path] = true
 	}
-	existing, err := o.store.List(ctx, o.dir)
+	existing, err := o.store.List(ctx, folder.dir)
 	if err != nil {
-		return fmt.Errorf("list %s: %w", o.store.URI(o.dir), err)
+		return fmt.Errorf("list %s: %w", o.store.URI(folder.dir), err)
 	}
 	for _, key := range existing {
 		name := path.Base(key)
 		if !strings.HasPrefix(name, "users") || keep[name] {
 			continue
 		}
-		if err := o.store.Remove(ctx, path.Join(o.dir, name)); err != nil {
-			return fmt.Errorf("remove stale %s: %w", o.store.URI(path.Join(o.dir, name)), err)
+		if err := o.store.Remove(ctx, path.Join(folder.dir, name)); err != nil {
+			return fmt.Errorf("remove stale %s: %w", o.store.URI(path.Join(folder.dir, name)), err)
 		}
 	}
 	return nil

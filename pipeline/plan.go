@@ -66,7 +66,7 @@ type PlannedJob struct {
 	// SinceUnknown says the window's start was not read: offline, from
 	// state in S3, which is network.
 	SinceUnknown bool     `json:"since_unknown,omitempty"`
-	Output       string   `json:"output"` // the folder's URI
+	Output       string   `json:"output"` // the folder's URI; FORMAT stands for each of Formats when they have folders of their own
 	Formats      []string `json:"formats"`
 	Shard        *int     `json:"shard"` // under --shards N; else null
 	Error        string   `json:"error,omitempty"`
@@ -134,7 +134,11 @@ func (r *runner) planJob(ctx context.Context, j Job, runID string, opts PlanOpti
 	if err != nil {
 		return pj, fmt.Errorf("job %q: %w", j.Name, err)
 	}
-	pj.Output = store.URI(path.Clean(ExpandPath(j.Output.Path, j, r.extractedAt, runID)))
+	format := "FORMAT" // each format has its folder, named as the FORMATS column says
+	if len(j.Output.Formats) == 1 {
+		format = j.Output.Formats[0]
+	}
+	pj.Output = store.URI(path.Clean(ExpandPath(j.Output.Path, j, r.extractedAt, runID, format)))
 	p, ok := sources.Lookup(j.Provider)
 	if !ok {
 		return pj, fmt.Errorf("job %q: unknown provider %q", j.Name, j.Provider)

@@ -77,6 +77,13 @@ func TestPlanPredictsTheRunsRequests(t *testing.T) {
 			t.Errorf("%s: planned a total of %d, the run found %d", job, *pj.SourceTotal, *res.SourceTotal)
 		}
 		t.Logf("%-10s planned %4d requests, run made %4d (probe: %d)", job, deref(pj.Requests), res.Requests, pj.ProbeRequests)
+		// The planned folder, FORMAT filled in, is each format's.
+		for i, format := range pj.Formats {
+			want := strings.ReplaceAll(pj.Output, "FORMAT", format) + "/" + ManifestName
+			if i >= len(res.Manifests) || res.Manifests[i] != want {
+				t.Errorf("%s: planned %s, the run wrote %v", job, want, res.Manifests)
+			}
+		}
 	}
 
 	// The same jobs, incremental (McTime cannot be).

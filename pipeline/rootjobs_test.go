@@ -44,7 +44,7 @@ func TestRootJobsFileExportsEveryProvider(t *testing.T) {
 			t.Errorf("%s: %d records in %d files, want %d in 3", j.Job, j.Records, len(j.Files), users)
 		}
 		inactive := 0
-		body := files[j.Job+"/dt=2026-11-23/run=r1/users.jsonl"]
+		body := files[pinnedDir(j.Job, "jsonl", "r1")+"users.jsonl"]
 		for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
 			var row struct{ Active *bool }
 			if err := json.Unmarshal(line, &row); err != nil {

@@ -72,12 +72,15 @@ type Summary struct {
 
 // JobResult is one job's line in the summary.
 type JobResult struct {
-	Job         string       `json:"job"`
-	Provider    string       `json:"provider"`
-	Status      string       `json:"status"`
-	Records     int64        `json:"records"`
-	SourceTotal *int64       `json:"source_total"`
+	Job         string `json:"job"`
+	Provider    string `json:"provider"`
+	Status      string `json:"status"`
+	Records     int64  `json:"records"`
+	SourceTotal *int64 `json:"source_total"`
+	// Manifest is the first of Manifests: one per output folder, so one
+	// per format when the path has {format}.
 	Manifest    string       `json:"manifest,omitempty"`
+	Manifests   []string     `json:"manifests,omitempty"`
 	Files       []FileResult `json:"files"`
 	Error       string       `json:"error,omitempty"`
 	DriftEvents int          `json:"drift_events"` // reads thrown away because the listing changed under them

@@ -61,6 +61,12 @@ jobs:
     rate_limit: 1000/1s
 `
 
+// pinnedDir is where the default path puts a job's files of one format
+// on the pinned clock's day.
+func pinnedDir(job, format, runID string) string {
+	return job + "/" + format + "/dt=2026-11-23/run=" + runID + "/"
+}
+
 // listFiles returns every file under dir, relative, with its bytes.
 func listFiles(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
@@ -87,29 +93,38 @@ func TestRunWritesEveryFormatWithManifestAndSuccess(t *testing.T) {
 		t.Fatalf("run status %q: %+v", sum.Status, sum.Jobs)
 	}
 	files := listFiles(t, out)
+	if len(files) != 2*3*3 {
+		t.Errorf("%d files, want 2 jobs × 3 formats × (data, manifest, _SUCCESS): %v", len(files), keys(files))
+	}
+	// Each format has its own folder (so a lake table over one reads no
+	// other format), with a manifest of the files beside it.
 	for _, job := range []string{"medipim-sim", "nameshield-sim"} {
-		dir := job + "/dt=2026-11-23/run=r1/"
-		for _, name := range []string{"users.jsonl", "users.csv", "users.parquet", ManifestName, SuccessName} {
-			if _, ok := files[dir+name]; !ok {
-				t.Errorf("missing %s%s; have %v", dir, name, keys(files))
+		for _, format := range []string{"jsonl", "csv", "parquet"} {
+			dir := pinnedDir(job, format, "r1")
+			for _, name := range []string{"users." + format, ManifestName, SuccessName} {
+				if _, ok := files[dir+name]; !ok {
+					t.Errorf("missing %s%s; have %v", dir, name, keys(files))
+				}
+			}
+			var m Manifest
+			if err := json.Unmarshal(files[dir+ManifestName], &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.Records != 345 || m.SourceTotal == nil || *m.SourceTotal != 345 ||
+				len(m.Files) != 1 || m.Files[0].Path != "users."+format || m.Files[0].Rows != 345 {
+				t.Errorf("%s manifest: records %d, source_total %v, files %+v", dir, m.Records, m.SourceTotal, m.Files)
+			}
+			if len(files[dir+SuccessName]) != 0 {
+				t.Errorf("%s: _SUCCESS is not empty", dir)
 			}
 		}
-		if n := bytes.Count(files[dir+"users.jsonl"], []byte("\n")); n != 345 {
+		if n := bytes.Count(files[pinnedDir(job, "jsonl", "r1")+"users.jsonl"], []byte("\n")); n != 345 {
 			t.Errorf("%s: %d JSONL rows, want 345", job, n)
-		}
-		var m Manifest
-		if err := json.Unmarshal(files[dir+ManifestName], &m); err != nil {
-			t.Fatal(err)
-		}
-		if m.Records != 345 || m.SourceTotal == nil || *m.SourceTotal != 345 || len(m.Files) != 3 {
-			t.Errorf("%s manifest: records %d, source_total %v, %d files", job, m.Records, m.SourceTotal, len(m.Files))
-		}
-		if len(files[dir+SuccessName]) != 0 {
-			t.Errorf("%s: _SUCCESS is not empty", job)
 		}
 	}
 	for _, j := range sum.Jobs {
-		if j.Records != 345 || len(j.Files) != 3 || !strings.HasPrefix(j.Manifest, "file://") {
+		if j.Records != 345 || len(j.Files) != 3 || len(j.Manifests) != 3 || j.Manifest != j.Manifests[0] ||
+			!strings.HasSuffix(j.Manifests[2], "/"+pinnedDir(j.Job, "parquet", "r1")+ManifestName) {
 			t.Errorf("summary for %s: %+v", j.Job, j)
 		}
 	}
@@ -198,7 +213,7 @@ jobs:
 		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
 	}
 	var m Manifest
-	if err := json.Unmarshal(listFiles(t, out)["mismatch/dt=2026-11-23/run=r1/_manifest.json"], &m); err != nil {
+	if err := json.Unmarshal(listFiles(t, out)[pinnedDir("mismatch", "jsonl", "r1")+ManifestName], &m); err != nil {
 		t.Fatal(err)
 	}
 	if m.Records != 1 || m.SourceTotal == nil || *m.SourceTotal != 5 {
@@ -212,7 +227,7 @@ func TestRunRerunWithSameRunIDReplacesOutput(t *testing.T) {
 	runPinned(t, context.Background(), cfg, 40)
 	// A stale file from an earlier layout of the same run must go, and
 	// so must the manifest of a version before _manifest.json.
-	dir := filepath.Join(out, "medipim-sim", "dt=2026-11-23", "run=r1")
+	dir := filepath.Join(out, pinnedDir("medipim-sim", "csv", "r1"))
 	for _, name := range []string{"users-00002.csv", LegacyManifestName} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("stale"), 0o644); err != nil {
 			t.Fatal(err)
@@ -224,14 +239,14 @@ func TestRunRerunWithSameRunIDReplacesOutput(t *testing.T) {
 	}
 	files := listFiles(t, out)
 	for _, name := range []string{"users-00002.csv", LegacyManifestName} {
-		if _, ok := files["medipim-sim/dt=2026-11-23/run=r1/"+name]; ok {
+		if _, ok := files[pinnedDir("medipim-sim", "csv", "r1")+name]; ok {
 			t.Errorf("stale %s survived the rerun", name)
 		}
 	}
-	if _, ok := files["medipim-sim/dt=2026-11-23/run=r1/"+ManifestName]; !ok {
+	if _, ok := files[pinnedDir("medipim-sim", "csv", "r1")+ManifestName]; !ok {
 		t.Errorf("no %s after the rerun", ManifestName)
 	}
-	if n := bytes.Count(files["medipim-sim/dt=2026-11-23/run=r1/users.jsonl"], []byte("\n")); n != 25 {
+	if n := bytes.Count(files[pinnedDir("medipim-sim", "jsonl", "r1")+"users.jsonl"], []byte("\n")); n != 25 {
 		t.Errorf("rerun wrote %d rows, want 25", n)
 	}
 }
@@ -301,7 +316,7 @@ func TestRunFailedCommitTakesBackCommittedFormats(t *testing.T) {
 	out := t.TempDir()
 	// A folder where users.parquet should go makes the last format's
 	// commit (a rename) fail after JSONL and CSV were committed.
-	blocker := filepath.Join(out, "medipim-sim", "dt=2026-11-23", "run=r1", "users.parquet", "x")
+	blocker := filepath.Join(out, pinnedDir("medipim-sim", "parquet", "r1"), "users.parquet", "x")
 	if err := os.MkdirAll(blocker, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +363,7 @@ jobs:
 	}
 	files := listFiles(t, out)
 	for _, job := range []string{"m", "n"} {
-		body := files[job+"/dt=2026-11-23/run=r1/users.jsonl"]
+		body := files[pinnedDir(job, "jsonl", "r1")+"users.jsonl"]
 		ids := map[string]bool{}
 		for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
 			var row struct{ ID string }

@@ -134,7 +134,7 @@ func checkS3Prefix(p string) string {
 
 // placeholders are what an output path may contain in braces.
 var (
-	placeholders = []string{"{job}", "{provider}", "{date}", "{run_id}"}
+	placeholders = []string{"{job}", "{provider}", "{format}", "{date}", "{run_id}"}
 	braced       = regexp.MustCompile(`\{[^{}]*\}`)
 )
 

@@ -235,7 +235,7 @@ func TestConfigProblems(t *testing.T) {
 				"  - {name: c, provider: medipim, output: {path: \"{job\"}}\n" +
 				"  - {name: d, provider: medipim, output: {path: \"\"}}\n",
 			want: []string{
-				`jobs.yaml:2:16: output.path: unknown placeholder {day}, {jb} (allowed: {job} {provider} {date} {run_id})`,
+				`jobs.yaml:2:16: output.path: unknown placeholder {day}, {jb} (allowed: {job} {provider} {format} {date} {run_id})`,
 				`jobs.yaml:4:49: jobs[0].output.path: must be a relative path that stays inside the destination, got "/abs/{job}"`,
 				`jobs.yaml:5:49: jobs[1].output.path: must be a relative path that stays inside the destination, got "{job}/../x"`,
 				`jobs.yaml:6:49: jobs[2].output.path: unbalanced { or } in "{job"`,

@@ -16,8 +16,10 @@ import (
 	"github.com/saas-export/export/internal/miniotest"
 )
 
-// verifyJobs has a job with every format plain and one with compressed
-// text formats rotated every 100 rows, so 345 users give 4 files a format.
+// verifyJobs has a job with every format plain, in the default layout's
+// folder per format, and one with compressed text formats rotated every 100
+// rows, so 345 users give 4 files a format, all in one folder (a path
+// without {format}).
 const verifyJobs = `
 version: 1
 output:
@@ -30,7 +32,7 @@ jobs:
     base_url: simulator
     page_size: 100
     rate_limit: 1000/1s
-    output: {compression: {jsonl: gzip, csv: zstd}, max_rows_per_file: 100}
+    output: {compression: {jsonl: gzip, csv: zstd}, max_rows_per_file: 100, path: "{job}/dt={date}/run={run_id}"}
 `
 
 // runFolder is a committed run folder under test, with the means to
@@ -44,16 +46,17 @@ type runFolder struct {
 }
 
 // exportTo runs verifyJobs to a fresh destination of kind (local or
-// minio) and returns its two run folders, plain and packed.
-func exportTo(t *testing.T, kind string) (plain, packed runFolder) {
+// minio) and returns three of its run folders: plain's Parquet and CSV
+// ones, and packed's.
+func exportTo(t *testing.T, kind string) (plainParquet, plainCSV, packed runFolder) {
 	t.Helper()
 	var dest, s3yaml string
-	var folder func(job string) runFolder
+	var folder func(rel string) runFolder
 	switch kind {
 	case "local":
 		dest = t.TempDir()
-		folder = func(job string) runFolder {
-			dir := filepath.Join(dest, job, "dt=2026-11-23", "run=r1")
+		folder = func(rel string) runFolder {
+			dir := filepath.Join(dest, rel)
 			return runFolder{
 				uri: dir,
 				read: func(t *testing.T, name string) []byte {
@@ -82,8 +85,8 @@ func exportTo(t *testing.T, kind string) (plain, packed runFolder) {
 		client := srv.Client(t)
 		dest = "s3://" + bucket + "/exports"
 		s3yaml = fmt.Sprintf("  s3: {endpoint: %q, force_path_style: true}", srv.Endpoint)
-		folder = func(job string) runFolder {
-			prefix := "exports/" + job + "/dt=2026-11-23/run=r1/"
+		folder = func(rel string) runFolder {
+			prefix := "exports/" + rel
 			return runFolder{
 				uri: "s3://" + bucket + "/" + prefix,
 				s3:  S3{Endpoint: srv.Endpoint, ForcePathStyle: true},
@@ -109,7 +112,8 @@ func exportTo(t *testing.T, kind string) (plain, packed runFolder) {
 	if sum := runPinned(t, context.Background(), cfg, 345); sum.Status != StatusSucceeded {
 		t.Fatalf("run: %+v", sum.Jobs)
 	}
-	return folder("plain"), folder("packed")
+	return folder(pinnedDir("plain", "parquet", "r1")), folder(pinnedDir("plain", "csv", "r1")),
+		folder("packed/dt=2026-11-23/run=r1/")
 }
 
 func verify(t *testing.T, f runFolder) *Verification {
@@ -127,8 +131,8 @@ func verify(t *testing.T, f runFolder) *Verification {
 func TestVerify(t *testing.T) {
 	for _, kind := range []string{"local", "minio"} {
 		t.Run(kind, func(t *testing.T) {
-			plain, packed := exportTo(t, kind)
-			for _, f := range []runFolder{plain, packed} {
+			plainParquet, plain, packed := exportTo(t, kind)
+			for _, f := range []runFolder{plainParquet, plain, packed} {
 				v := verify(t, f)
 				if !v.OK || len(v.Problems) != 0 {
 					t.Fatalf("%s: a clean folder fails: %v", f.uri, v.Problems)
@@ -152,7 +156,7 @@ func TestVerify(t *testing.T) {
 				damage func(t *testing.T, f runFolder)
 				want   []string // in the problems, in order
 			}{
-				{"flipped byte in Parquet", plain, func(t *testing.T, f runFolder) {
+				{"flipped byte in Parquet", plainParquet, func(t *testing.T, f runFolder) {
 					b := f.read(t, "users.parquet")
 					b[len(b)/2] ^= 0xff
 					f.write(t, "users.parquet", b)
@@ -247,7 +251,7 @@ func editManifest(t *testing.T, f runFolder, edit func(*Manifest)) {
 // TestVerifyLegacyManifest accepts a folder of a version before
 // _manifest.json, and says so.
 func TestVerifyLegacyManifest(t *testing.T) {
-	plain, _ := exportTo(t, "local")
+	plain, _, _ := exportTo(t, "local")
 	plain.write(t, LegacyManifestName, plain.read(t, ManifestName))
 	plain.remove(t, ManifestName)
 	v := verify(t, plain)

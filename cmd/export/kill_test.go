@@ -282,8 +282,26 @@ const killRunID = "r1"
 
 var killDay = time.Date(2026, 3, 4, 5, 0, 0, 0, time.UTC)
 
-func killDir(job string) string {
-	return job + "/dt=" + killDay.Format(time.DateOnly) + "/run=" + killRunID
+// killFormats are each job's formats in killJobs, in the order it
+// commits them: the default path gives each its own folder.
+var killFormats = map[string][]string{
+	"kare": {"jsonl", "csv", "parquet"}, "medipim": {"jsonl", "csv", "parquet"},
+	"nameshield": {"jsonl"}, "requestor": {"parquet", "csv"},
+}
+
+func killDir(job, format string) string {
+	return job + "/" + format + "/dt=" + killDay.Format(time.DateOnly) + "/run=" + killRunID
+}
+
+// killDirs are every run folder of the jobs, in order.
+func killDirs() []string {
+	var dirs []string
+	for _, job := range killJobNames {
+		for _, format := range killFormats[job] {
+			dirs = append(dirs, killDir(job, format))
+		}
+	}
+	return dirs
 }
 
 func (k *killer) run() {
@@ -351,22 +369,24 @@ func (k *killer) runKilled(folder string, overwrite bool, trigger, job string, d
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t0 := time.Now()
+	// The folder the job commits first: every later one follows it.
+	first := killDir(job, killFormats[job][0])
 	fired := func() bool {
 		switch trigger {
 		case "time":
 			return time.Since(t0) >= delay
 		case "commit": // fresh: a data file is at a final name; rerun: the old _SUCCESS is gone
-			names := k.target.names(folder, killDir(job))
+			names := k.target.names(folder, first)
 			if overwrite {
 				return !slices.Contains(names, pipeline.SuccessName)
 			}
 			return slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "users") })
 		default: // markers: this run's manifest is there
-			if !slices.Contains(k.target.names(folder, killDir(job)), pipeline.ManifestName) {
+			if !slices.Contains(k.target.names(folder, first), pipeline.ManifestName) {
 				return false
 			}
 			var m pipeline.Manifest
-			return json.Unmarshal(k.target.read(folder, killDir(job)+"/"+pipeline.ManifestName), &m) == nil && m.StartedAt.Equal(now)
+			return json.Unmarshal(k.target.read(folder, first+"/"+pipeline.ManifestName), &m) == nil && m.StartedAt.Equal(now)
 		}
 	}
 	var killAt time.Time
@@ -426,10 +446,16 @@ func (k *killer) recover(folder, after string) time.Duration {
 	r := k.check.Check(k.target.tree(t, folder))
 	problems := r.Problems
 	for _, job := range killJobNames {
-		f := r.Folders[killDir(job)]
-		if f == nil || f.State != outputcheck.Complete || !f.StartedAt.Equal(killDay) || f.Records != int64(killUsers[job]) {
-			problems = append(problems, fmt.Sprintf("%s: %+v, want complete with the %d records of this rerun", killDir(job), f, killUsers[job]))
+		for _, format := range killFormats[job] {
+			dir := killDir(job, format)
+			f := r.Folders[dir]
+			if f == nil || f.State != outputcheck.Complete || !f.StartedAt.Equal(killDay) || f.Records != int64(killUsers[job]) {
+				problems = append(problems, fmt.Sprintf("%s: %+v, want complete with the %d records of this rerun", dir, f, killUsers[job]))
+			}
 		}
+	}
+	if len(r.Folders) != len(killDirs()) {
+		problems = append(problems, fmt.Sprintf("folders %s, want one per job and format", r.States()))
 	}
 	if temps := r.Temps(); len(temps) > 0 {
 		problems = append(problems, fmt.Sprintf("temporary files left: %v", temps))
@@ -449,12 +475,12 @@ const (
 	stageDone     = "committed"       // this run's manifest and _SUCCESS
 )
 
-// killStages counts the jobs of a killed run by the stage the kill found
-// them in, adds them to landed, and describes them.
+// killStages counts the folders of a killed run by the stage the kill
+// found them in, adds them to landed, and describes them.
 func killStages(r outputcheck.Report, now time.Time, landed map[string]int) string {
 	n := map[string]int{}
-	for _, job := range killJobNames {
-		f := r.Folders[killDir(job)]
+	for _, dir := range killDirs() {
+		f := r.Folders[dir]
 		stage := stagePaging
 		switch {
 		case f == nil, f.State == outputcheck.Empty:
@@ -478,5 +504,5 @@ func killStages(r outputcheck.Report, now time.Time, landed map[string]int) stri
 			parts = append(parts, fmt.Sprintf("%s %d", stage, n[stage]))
 		}
 	}
-	return "jobs " + strings.Join(parts, ", ")
+	return "folders " + strings.Join(parts, ", ")
 }

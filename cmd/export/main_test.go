@@ -95,7 +95,7 @@ jobs:
 	if sum.Status != "succeeded" || len(sum.Jobs) != 1 || sum.Jobs[0].Records == 0 || len(sum.Jobs[0].Files) != 3 {
 		t.Errorf("summary: %+v", sum)
 	}
-	if _, err := os.Stat(filepath.Join(out, "medipim", "dt=2026-11-23", "run=r1", "_SUCCESS")); err != nil {
+	if _, err := os.Stat(filepath.Join(out, "medipim", "parquet", "dt=2026-11-23", "run=r1", "_SUCCESS")); err != nil {
 		t.Error(err)
 	}
 }

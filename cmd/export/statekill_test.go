@@ -151,7 +151,8 @@ output: {destination: %q, formats: [jsonl, parquet]}
 				}
 				return sum.Jobs[0]
 			}
-			folder := func(runID string) string { return filepath.Join(out, "kare", "dt=2026-03-04", "run="+runID) }
+			// The JSONL folder: the state is saved after it and the Parquet one are committed.
+			folder := func(runID string) string { return filepath.Join(out, "kare", "jsonl", "dt=2026-03-04", "run="+runID) }
 
 			first := run("r1")
 			if err := first.Run(); err != nil {

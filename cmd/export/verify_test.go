@@ -28,7 +28,8 @@ type verifyFolder struct {
 }
 
 // exportForVerify runs one simulator job (2000 users) with every format,
-// gzip JSONL and files rotated every 700 rows, to local disk or MinIO.
+// gzip JSONL and files rotated every 700 rows, to local disk or MinIO, all
+// in one folder (a path without {format}), so that one verify sees 9 files.
 func exportForVerify(t *testing.T, kind string) verifyFolder {
 	t.Helper()
 	dir := t.TempDir()
@@ -87,6 +88,7 @@ output:
   destination: `+dest+`
   compression: {jsonl: gzip}
   max_rows_per_file: 700
+  path: "{job}/dt={date}/run={run_id}"
 `+s3yaml+`jobs:
   - {name: sim, provider: medipim, base_url: simulator, rate_limit: 1000/1s}
 `)

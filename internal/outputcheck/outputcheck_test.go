@@ -13,8 +13,9 @@ import (
 )
 
 // export runs one real job into a temporary directory and returns what
-// it wrote: 120 users in files of at most 50 rows, in every format.
-func export(t *testing.T) (Tree, string) {
+// it wrote (120 users in files of at most 50 rows, in every format) and
+// the run folder of each format.
+func export(t *testing.T) (Tree, map[string]string) {
 	t.Helper()
 	out := t.TempDir()
 	cfg, err := pipeline.Parse("jobs.yaml", []byte(`version: 1
@@ -39,26 +40,43 @@ jobs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tree, "ns/dt=2026-01-02/run=r1"
+	dirs := map[string]string{}
+	for _, format := range []string{"jsonl", "csv", "parquet"} {
+		dirs[format] = "ns/" + format + "/dt=2026-01-02/run=r1"
+	}
+	return tree, dirs
 }
 
 func TestCheckPassesACompleteRun(t *testing.T) {
-	tree, dir := export(t)
+	tree, dirs := export(t)
 	r := new(Checker).Check(tree)
 	if len(r.Problems) != 0 {
 		t.Fatalf("problems: %v", r.Problems)
 	}
-	f := r.Folders[dir]
-	if f == nil || f.State != Complete || len(f.Data) != 9 || f.Records != 120 || f.RunID != "r1" {
-		t.Fatalf("folder %s: %+v; all: %v", dir, f, r.States())
+	if len(r.Folders) != len(dirs) {
+		t.Errorf("%d folders, want one per format: %v", len(r.Folders), r.States())
+	}
+	for _, dir := range dirs {
+		f := r.Folders[dir]
+		if f == nil || f.State != Complete || len(f.Data) != 3 || f.Records != 120 || f.RunID != "r1" {
+			t.Errorf("folder %s: %+v; all: %v", dir, f, r.States())
+		}
 	}
 }
 
 // TestCheckFindsEveryKindOfBreakage: each mutation of a complete run is
 // one a crash or a wrong commit order could leave; Check must name it.
 func TestCheckFindsEveryKindOfBreakage(t *testing.T) {
-	tree, dir := export(t)
-	at := func(name string) string { return path.Join(dir, name) }
+	tree, dirs := export(t)
+	// A data file's folder is its format's; the markers are the Parquet one's.
+	at := func(name string) string {
+		for format, dir := range dirs {
+			if strings.Contains(name, "."+format) {
+				return path.Join(dir, name)
+			}
+		}
+		return path.Join(dirs["parquet"], name)
+	}
 	// One checker throughout: what it remembers of the intact files must
 	// not hide a change to them.
 	c := new(Checker)
