@@ -66,7 +66,8 @@ func TestSomeTimeIsUTCMicroseconds(t *testing.T) {
 
 func TestAthenaDDLTypes(t *testing.T) {
 	ddl := V1(false).AthenaDDL("users", "s3://b/p/job/")
-	for _, want := range []string{"`phones` array<string>", "`active` boolean", "`created_at` timestamp", "LOCATION 's3://b/p/job/'"} {
+	for _, want := range []string{"`phones` array<string>", "`active` boolean", "`created_at` timestamp", "LOCATION 's3://b/p/job/'",
+		"'projection.enabled' = 'true'", "'projection.dt.type' = 'date'", "'projection.dt.format' = 'yyyy-MM-dd'"} {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("DDL lacks %q:\n%s", want, ddl)
 		}

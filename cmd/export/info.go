@@ -202,7 +202,7 @@ func cmdSchema(_ context.Context, args []string, e env) int {
 	output := fs.String("output", "json", "json, arrow or athena")
 	includeRaw := fs.Bool("include-raw", false, "include the raw column (jobs with include_raw: true)")
 	table := fs.String("table", "users", "athena: the table name")
-	location := fs.String("location", "s3://BUCKET/PREFIX/JOB/", "athena: the S3 folder holding the dt= partitions")
+	location := fs.String("location", "s3://BUCKET/PREFIX/JOB/parquet/", "athena: the job's Parquet folder, which holds the dt= partitions")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -218,7 +218,8 @@ func cmdSchema(_ context.Context, args []string, e env) int {
 	case "arrow":
 		fmt.Fprintln(e.stdout, s.Arrow().String())
 	case "athena":
-		fmt.Fprint(e.stdout, s.AthenaDDL(*table, *location))
+		// One statement per query, as Athena runs them: the table, then its views.
+		fmt.Fprint(e.stdout, s.AthenaDDL(*table, *location)+"\n"+s.AthenaViews(*table))
 	default:
 		return usageError(e, fmt.Errorf("--output must be json, arrow or athena, not %q", *output))
 	}

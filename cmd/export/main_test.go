@@ -138,10 +138,15 @@ func TestSchemaAthenaNamesEveryColumn(t *testing.T) {
 	if code != exitOK {
 		t.Fatal(code)
 	}
-	for _, want := range []string{"CREATE EXTERNAL TABLE", "`extracted_at` timestamp", "`phones` array<string>", "PARTITIONED BY (`dt` string)", "STORED AS PARQUET"} {
+	for _, want := range []string{"CREATE EXTERNAL TABLE", "`extracted_at` timestamp", "`phones` array<string>", "PARTITIONED BY (`dt` string)", "STORED AS PARQUET",
+		"LOCATION 's3://BUCKET/PREFIX/JOB/parquet/'", `CREATE OR REPLACE VIEW "users_latest"`, `CREATE OR REPLACE VIEW "users_daily"`, `CREATE OR REPLACE VIEW "users_current"`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("athena DDL lacks %q:\n%s", want, stdout)
 		}
+	}
+	code, stdout, _ = runCmd(t, nil, "schema", "--output", "athena", "--table", "acme", "--location", "s3://lake/x/medipim/parquet")
+	if code != exitOK || !strings.Contains(stdout, "'storage.location.template' = 's3://lake/x/medipim/parquet/dt=${dt}/'") || !strings.Contains(stdout, `FROM "acme"`) {
+		t.Errorf("--table and --location: exit %d\n%s", code, stdout)
 	}
 }
 
