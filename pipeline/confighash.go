@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -79,11 +80,15 @@ func EffectiveConfig(job Job) ([]byte, error) {
 			ColumnsKeep: o.Columns.Keep, ColumnsDrop: o.Columns.Drop, Hash: o.Hash,
 		},
 	}
-	body, err := json.Marshal(doc)
-	if err != nil {
+	// Without HTML escaping, so that a tool re-encoding the document
+	// (jq -c) gives the same bytes for a filter holding <, > or &.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("job %q: encode the effective config: %w", job.Name, err)
 	}
-	return body, nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // ConfigSHA256 is the hex sha256 of EffectiveConfig(job).

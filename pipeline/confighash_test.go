@@ -47,6 +47,18 @@ func TestEffectiveConfigLeavesSecretsOut(t *testing.T) {
 	}
 }
 
+// The document is what a re-encoding tool writes too: <, > and & as they
+// are, not as \u003c escapes (jq -c prints them raw).
+func TestEffectiveConfigKeepsHTMLCharacters(t *testing.T) {
+	body, err := EffectiveConfig(parseJob(t, oneJob(`filter: {vatNr: "BE<1>&2"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(body, []byte(`"vatNr":"BE<1>&2"`)) || bytes.HasSuffix(body, []byte("\n")) {
+		t.Errorf("the document escapes or ends in a newline: %s", body)
+	}
+}
+
 // The hash tells configs apart by what they export, not by their secrets:
 // a rotated password keeps it, any setting that changes the export moves it.
 func TestConfigSHA256(t *testing.T) {

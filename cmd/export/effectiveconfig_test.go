@@ -19,7 +19,7 @@ func TestEffectiveConfigMatchesTheManifest(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "jobs.yaml", `version: 1
 output: {destination: `+out+`, formats: [jsonl]}
 jobs:
-  - {name: medipim, provider: medipim, base_url: simulator, auth: {type: basic, username: demo, password: "${PW}"}}
+  - {name: medipim, provider: medipim, base_url: simulator, auth: {type: basic, username: demo, password: "${PW}"}, filter: {vatNr: "BE<1>&2"}}
   - {name: kare, provider: kare, base_url: simulator, auth: {type: bearer, token: t0ken-s3cret, headers: {x-session-token: s3ssion-s3cret}}}
 `)
 	vars := map[string]string{"PW": "passw0rd-s3cret"}
@@ -45,6 +45,17 @@ jobs:
 		}
 	}
 
+	kare := printed.ConfigSHA256
+	// <, > and & are printed as they are hashed, so the printed config is
+	// the hashed bytes.
+	code, stdout, _ = runCmd(t, vars, "validate", "-c", cfg, "--effective-config", "--job", "medipim")
+	if err := json.Unmarshal([]byte(stdout), &printed); err != nil || code != exitOK {
+		t.Fatalf("medipim: exit %d, %v: %s", code, err, stdout)
+	}
+	if sum := sha256.Sum256(printed.Config); hex.EncodeToString(sum[:]) != printed.ConfigSHA256 || !strings.Contains(stdout, "BE<1>&2") {
+		t.Errorf("medipim: config_sha256 %s, sha256 of the printed config %x:\n%s", printed.ConfigSHA256, sum, stdout)
+	}
+
 	code, stdout, stderr = runCmd(t, vars, "run", "-c", cfg, "--output", "json", "--job", "kare")
 	if code != exitOK {
 		t.Fatalf("run: exit %d: %s", code, stderr)
@@ -61,7 +72,7 @@ jobs:
 	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	if m.ConfigSHA256 != printed.ConfigSHA256 {
-		t.Errorf("manifest config_sha256 %s, validate --effective-config said %s", m.ConfigSHA256, printed.ConfigSHA256)
+	if m.ConfigSHA256 != kare {
+		t.Errorf("manifest config_sha256 %s, validate --effective-config said %s", m.ConfigSHA256, kare)
 	}
 }

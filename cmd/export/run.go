@@ -186,16 +186,17 @@ func printEffectiveConfigs(e env, jobs []pipeline.Job) int {
 			fmt.Fprintln(e.stderr, "export:", err)
 			return exitJobsFailed
 		}
-		line, err := json.Marshal(struct {
+		// Unescaped, as the hashed document is: config is its bytes.
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(struct {
 			Job          string          `json:"job"`
 			ConfigSHA256 string          `json:"config_sha256"`
 			Config       json.RawMessage `json:"config"`
-		}{job.Name, sum, doc})
-		if err != nil {
+		}{job.Name, sum, doc}); err != nil {
 			fmt.Fprintln(e.stderr, "export:", err)
 			return exitJobsFailed
 		}
-		fmt.Fprintf(e.stdout, "%s\n", line)
 	}
 	return exitOK
 }
