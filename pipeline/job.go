@@ -262,7 +262,11 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 		}
 		r.stamp(job, users)
 		written.add(users)
-		protect.apply(users) // after the digest, which stays on the ids as read
+		// After the digest, which stays on the ids as read. A raw record
+		// that cannot be scrubbed fails the job rather than go out as sent.
+		if err := protect.apply(users); err != nil {
+			return err
+		}
 		m.Records += int64(len(users))
 		expected := total
 		if filtered {
