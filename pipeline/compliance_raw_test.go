@@ -201,7 +201,7 @@ func rawRun(t *testing.T, runID, controls string) rawRunOutput {
 		for _, f := range res.Files {
 			data := readRawOutput(t, f.URI)
 			j.files[f.URI] = data
-			j.rows[f.Format] = append(j.rows[f.Format], decodeRawRows(t, f.URI, f.Format, data)...)
+			j.rows[f.Format] = append(j.rows[f.Format], decodeRows(t, f.URI, f.Format, data)...)
 			manifest := strings.TrimSuffix(f.URI, path.Base(f.URI)) + ManifestName
 			if _, ok := j.files[manifest]; !ok {
 				j.files[manifest] = readRawOutput(t, manifest)
@@ -248,9 +248,9 @@ func readRawOutput(t *testing.T, uri string) []byte {
 	return data
 }
 
-// decodeRawRows decodes a data file's rows as JSON would: CSV cells are
+// decodeRows decodes a data file's rows as JSON would: CSV cells are
 // strings (lists as JSON text, null as ""); Parquet is read by pqarrow.
-func decodeRawRows(t *testing.T, uri, format string, data []byte) []map[string]any {
+func decodeRows(t *testing.T, uri, format string, data []byte) []map[string]any {
 	t.Helper()
 	var rows []map[string]any
 	switch format {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
@@ -169,31 +168,7 @@ func exportedRows(t *testing.T, files map[string][]byte, runID, format string) m
 		if !ok {
 			t.Fatalf("no %s", name)
 		}
-		var decoded []map[string]any
-		switch format {
-		case "jsonl":
-			for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
-				var row map[string]any
-				if err := json.Unmarshal(line, &row); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				decoded = append(decoded, row)
-			}
-		case "csv":
-			records, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			for _, rec := range records[1:] {
-				row := map[string]any{}
-				for i, col := range records[0] {
-					row[col] = rec[i]
-				}
-				decoded = append(decoded, row)
-			}
-		case "parquet":
-			decoded = parquetRows(t, name, data)
-		}
+		decoded := decodeRows(t, name, format, data)
 		for _, row := range decoded {
 			rows[job+"/"+row["id"].(string)] = row
 		}
