@@ -227,6 +227,39 @@ func checkDestinations(ctx context.Context, e env, jobs []pipeline.Job) int {
 	return exitOK
 }
 
+// braced writes URIs that differ in one part as one, the part in braces:
+// .../kare/{jsonl,csv,parquet}/dt=.../_manifest.json, the folder of each
+// format in the default layout.
+func braced(uris []string) string {
+	if len(uris) < 2 {
+		return strings.Join(uris, "")
+	}
+	prefix, suffix := uris[0], uris[0]
+	for _, u := range uris[1:] {
+		for !strings.HasPrefix(u, prefix) {
+			prefix = prefix[:len(prefix)-1]
+		}
+		for !strings.HasSuffix(u, suffix) {
+			suffix = suffix[1:]
+		}
+	}
+	// Whole path segments only, and never overlapping.
+	prefix = prefix[:strings.LastIndexByte(prefix, '/')+1]
+	if i := strings.IndexByte(suffix, '/'); i >= 0 {
+		suffix = suffix[i:]
+	} else {
+		suffix = ""
+	}
+	parts := make([]string, len(uris))
+	for i, u := range uris {
+		if len(prefix)+len(suffix) > len(u) {
+			return strings.Join(uris, " ")
+		}
+		parts[i] = u[len(prefix) : len(u)-len(suffix)]
+	}
+	return prefix + "{" + strings.Join(parts, ",") + "}" + suffix
+}
+
 func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -241,7 +274,7 @@ func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
 		if j.SourceTotal != nil {
 			total = strconv.FormatInt(*j.SourceTotal, 10)
 		}
-		detail := j.Manifest
+		detail := braced(j.Manifests)
 		if j.Error != "" {
 			detail = j.Error
 		}
