@@ -227,14 +227,15 @@ type protection struct {
 	rawErr error
 }
 
-// protectOutput narrows out's schema to the columns the job writes, so
-// that every format leaves the dropped ones out, and records the controls
-// in m (which names the job's provider, whose RawFields say where the
-// columns sit in the raw record). It returns what pseudonymizes and
-// scrubs each page before it is written.
-func protectOutput(out *jobOutput, o Output, m *Manifest) protection {
+// protectOutput narrows out's schema to the columns job writes, so that
+// every format leaves the dropped ones out, and records the controls in
+// m. It returns what pseudonymizes and scrubs each page before it is
+// written: the provider's RawFields say where the columns sit in the raw
+// record.
+func protectOutput(out *jobOutput, job Job, m *Manifest) protection {
+	o := job.Output
 	dropped := droppedColumns(o.Columns)
-	p := protection{key: []byte(o.HashKey), provider: m.Provider}
+	p := protection{key: []byte(o.HashKey), provider: job.Provider}
 	mc := ManifestColumns{Kept: []string{}, Hashed: []string{}, Dropped: []string{}}
 	var cols, droppedCols, hashedCols []schema.Column
 	for _, c := range out.schema.Columns {
@@ -257,7 +258,7 @@ func protectOutput(out *jobOutput, o Output, m *Manifest) protection {
 		m.HashKeyFingerprint = hashKeyFingerprint(o.HashKey)
 	}
 	if o.IncludeRaw && len(droppedCols)+len(hashedCols) > 0 {
-		provider, _ := sources.Lookup(m.Provider) // validated at load
+		provider, _ := sources.Lookup(job.Provider) // validated at load
 		p.raw, p.rawErr = newRawScrubber(provider.RawFields, droppedCols, hashedCols)
 	}
 	return p

@@ -246,7 +246,7 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	if err != nil {
 		return nil, nil, err
 	}
-	protect := protectOutput(out, job.Output, m)
+	protect := protectOutput(out, job, m)
 	var total schema.Null[int64]
 	seed := maphash.MakeSeed() // the confirming read hashes alike
 	written := newIDDigest(seed)
