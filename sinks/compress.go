@@ -3,6 +3,7 @@ package sinks
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -28,7 +29,14 @@ func lookupCompression(name string) (compression, error) {
 		return compression{}, nil
 	case "gzip":
 		return compression{suffix: ".gz", contentType: "application/gzip", wrap: func(w io.Writer) (io.WriteCloser, error) {
-			return gzip.NewWriterLevel(w, gzip.DefaultCompression)
+			zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+			if err != nil {
+				return nil, err
+			}
+			// klauspost writes a zero ModTime as its truncated Unix time, not
+			// as 0 (no time) as compress/gzip does: say 0 explicitly.
+			zw.ModTime = time.Unix(0, 0)
+			return zw, nil
 		}}, nil
 	case "zstd":
 		return compression{suffix: ".zst", contentType: "application/zstd", wrap: func(w io.Writer) (io.WriteCloser, error) {
