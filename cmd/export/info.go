@@ -236,6 +236,8 @@ func cmdSimulate(ctx context.Context, args []string, e env) int {
 		"KIND:RATE (a share of requests), KIND@K (every request from the K-th on), drift:DEL/INS@K (after the K-th page,\n"+
 		"delete DEL users and create INS); KIND is an HTTP status 400-599, 429-noretry, timeout, slow, reset, truncate,\n"+
 		"truncate-nolength or malformed. E.g. 429:0.05,500:0.02,reset:0.01,nameshield/401@40,drift:5/5@2")
+	rateLimit := fs.String("rate-limit", "", "each credential's request budget at each provider, N/PERIOD as rate_limit takes it (600/5m);\n"+
+		"past it, 429 with Retry-After. Default: none")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -246,12 +248,22 @@ func cmdSimulate(ctx context.Context, args []string, e env) int {
 	if err != nil {
 		return usageError(e, err)
 	}
-	srv, err := simulator.Start(*addr, simulator.Options{Users: *users, Seed: *seed, Latency: *latency, Faults: fl})
+	var limit httpsource.Rate
+	if *rateLimit != "" {
+		if limit, err = pipeline.ParseRate(*rateLimit); err != nil {
+			return usageError(e, fmt.Errorf("--rate-limit: %w", err))
+		}
+	}
+	srv, err := simulator.Start(*addr, simulator.Options{Users: *users, Seed: *seed, Latency: *latency, Faults: fl, RateLimit: limit})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "export:", err)
 		return exitJobsFailed
 	}
-	fmt.Fprintf(e.stdout, "simulator listening on %s (%d users, seed %d); base URLs:\n", srv.URL, *users, *seed)
+	settings := fmt.Sprintf("%d users, seed %d", *users, *seed)
+	if *rateLimit != "" {
+		settings += fmt.Sprintf(", %s per credential", limit)
+	}
+	fmt.Fprintf(e.stdout, "simulator listening on %s (%s); base URLs:\n", srv.URL, settings)
 	for _, p := range sources.All() {
 		fmt.Fprintf(e.stdout, "  %-11s %s\n", p.Name, srv.BaseURL(p.Name))
 	}

@@ -36,7 +36,7 @@ Usage:
   export config-schema
   export providers [--output text|json]
   export schema    [--output json|arrow|athena] [--include-raw]
-  export simulate  [--addr HOST:PORT] [--users N] [--seed S] [--latency D] [--faults SPEC]
+  export simulate  [--addr HOST:PORT] [--users N] [--seed S] [--latency D] [--faults SPEC] [--rate-limit N/PERIOD]
   export version
 
 -c defaults to $EXPORT_CONFIG, then ./jobs.yaml.

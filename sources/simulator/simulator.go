@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/saas-export/export/sources"
+	"github.com/saas-export/export/sources/httpsource"
 	"github.com/saas-export/export/sources/kare"
 	"github.com/saas-export/export/sources/mctime"
 	"github.com/saas-export/export/sources/medipim"
@@ -31,6 +32,14 @@ type Options struct {
 	Seed    uint64        // same seed, same people and the same requests faulted
 	Latency time.Duration // added to every response
 	Faults  Faults        // injected failures and drift
+	// RateLimit, when set, is each credential's budget at each provider:
+	// a token bucket (see RateTolerance) over the requests with one
+	// Authorization header and x-session-token header. A request over it
+	// gets 429 with Retry-After and the provider's error body, and neither
+	// reaches the API nor counts towards faults and drift. Header auth
+	// other than x-session-token is not told apart: all such clients of a
+	// provider share one budget.
+	RateLimit httpsource.Rate
 }
 
 // DefaultUsers is the population the built-in simulator serves when a job
@@ -53,6 +62,7 @@ type Handler struct {
 // counters.
 type provider struct {
 	h          *Handler
+	name       string
 	sim        http.Handler
 	pop        *simdata.Population
 	ids        func(*simdata.People) []string
@@ -62,6 +72,7 @@ type provider struct {
 	requests   atomic.Uint64
 	pages      atomic.Uint64
 	driftsDone atomic.Int64
+	accounts   *accounts
 
 	// While drift is pending, data pages are produced one at a time, so
 	// that the K-th is the K-th produced and the next sees the change.
@@ -88,8 +99,9 @@ func NewHandler(opts Options) *Handler {
 		}
 		pop := simdata.NewPopulation(opts.Users, opts.Seed)
 		p := &provider{
-			h: h, sim: sp.Simulator(pop.People()), pop: pop, ids: simulatedIDs[sp.Name],
-			salt: mix(opts.Seed ^ hashName(sp.Name)),
+			h: h, name: sp.Name, sim: sp.Simulator(pop.People()), pop: pop, ids: simulatedIDs[sp.Name],
+			salt:     mix(opts.Seed ^ hashName(sp.Name)),
+			accounts: &accounts{limit: opts.RateLimit, byKey: map[string]*account{}},
 		}
 		for _, f := range opts.Faults.Requests {
 			switch {
@@ -126,6 +138,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The limit stands in front of the API, as a provider's gateway does:
+	// a refused request takes no request number, so the same seed still
+	// faults the same requests the API serves.
+	if ok, retryAfter := p.accounts.admit(r); !ok {
+		writeLimited(w, r, p.name, p.accounts.limit, retryAfter)
+		return
+	}
 	n := p.requests.Add(1)
 	if f := pick(p.permanent, p.rates, p.salt, n); f != nil {
 		p.h.mu.Lock()
@@ -220,10 +239,13 @@ func (h *Handler) Touch(provider string, k int) []string {
 
 // Stats counts what a simulator did.
 type Stats struct {
-	Requests map[string]uint64 // by provider: every request under /<name>/
+	Requests map[string]uint64 // by provider: every request under /<name>/ that the rate limit let through
 	Pages    map[string]uint64 // by provider: data pages answered without a fault, as drift counts them
 	Drifts   map[string]int    // by provider: drift entries applied
 	Faults   map[string]uint64 // by kind, as the spec names it: "429", "reset", ...
+	// Accounts counts each credential's requests, served and refused by
+	// Options.RateLimit, by provider and then credential fingerprint.
+	Accounts []AccountStats
 }
 
 // Stats returns the counts so far.
@@ -233,6 +255,9 @@ func (h *Handler) Stats() Stats {
 		st.Requests[name] = p.requests.Load()
 		st.Pages[name] = p.pages.Load()
 		st.Drifts[name] = int(p.driftsDone.Load())
+	}
+	for _, name := range slices.Sorted(maps.Keys(h.providers)) {
+		st.Accounts = append(st.Accounts, h.providers[name].accounts.stats(name)...)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -1,0 +1,186 @@
+package simulator
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"math"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/saas-export/export/sources/httpsource"
+	"github.com/saas-export/export/sources/kare"
+	"github.com/saas-export/export/sources/mctime"
+	"github.com/saas-export/export/sources/medipim"
+	"github.com/saas-export/export/sources/requestor"
+)
+
+// RateTolerance is how early, against even spacing at Options.RateLimit, a
+// request may arrive and still be served. A client that spaces its
+// requests at exactly the rate sees them arrive unevenly: a timer that
+// fires late, a goroutine scheduled late on a loaded machine, a connection
+// being set up. So each credential's token bucket refills at N per Per and
+// holds 1 + N×RateTolerance/Per tokens (rounded up): at 40/1s, 11. A client
+// above the rate is refused once that slack is spent (at twice the rate,
+// after about 2×RateTolerance).
+const RateTolerance = 250 * time.Millisecond
+
+// accounts counts one provider's requests by credential, and limits each
+// credential's rate when a limit is set: providers budget per token.
+type accounts struct {
+	limit httpsource.Rate // unlimited when N or Per is not positive
+
+	mu    sync.Mutex
+	byKey map[string]*account
+}
+
+type account struct {
+	id              string        // the credential's fingerprint, never the credential
+	bucket          *rate.Limiter // nil without a limit
+	served, limited uint64
+	first, last     time.Time
+}
+
+// AccountStats counts the requests one credential sent to one provider.
+type AccountStats struct {
+	Provider string
+	// Credential is the first 16 hex digits of the SHA-256 of the
+	// credential (see Options.RateLimit), never the credential itself.
+	Credential string
+	Served     uint64 // let through to the API, faults included
+	Limited    uint64 // refused with 429 by Options.RateLimit
+	// First and Last are when the first and the last request arrived,
+	// served or refused.
+	First, Last time.Time
+}
+
+// credential is what the simulator takes a request's account to be: its
+// Authorization header and Kare's session token.
+func credential(r *http.Request) string {
+	return r.Header.Get("Authorization") + "\n" + r.Header.Get("X-Session-Token")
+}
+
+// admit counts r for its credential and reports whether the credential's
+// bucket lets it through; when not, retryAfter is when it would.
+func (a *accounts) admit(r *http.Request) (ok bool, retryAfter time.Duration) {
+	key := credential(r)
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc := a.byKey[key]
+	if acc == nil {
+		sum := sha256.Sum256([]byte(key))
+		acc = &account{id: hex.EncodeToString(sum[:8]), first: now}
+		if a.limit.N > 0 && a.limit.Per > 0 {
+			perSecond := float64(a.limit.N) / a.limit.Per.Seconds()
+			burst := 1 + int(math.Ceil(perSecond*RateTolerance.Seconds()))
+			acc.bucket = rate.NewLimiter(rate.Limit(perSecond), burst)
+		}
+		a.byKey[key] = acc
+	}
+	acc.last = now
+	if acc.bucket == nil || acc.bucket.AllowN(now, 1) {
+		acc.served++
+		return true, 0
+	}
+	acc.limited++
+	missing := 1 - acc.bucket.TokensAt(now)
+	return false, time.Duration(missing / float64(acc.bucket.Limit()) * float64(time.Second))
+}
+
+// stats lists the provider's accounts by fingerprint.
+func (a *accounts) stats(provider string) []AccountStats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]AccountStats, 0, len(a.byKey))
+	for _, acc := range a.byKey {
+		out = append(out, AccountStats{
+			Provider: provider, Credential: acc.id, Served: acc.served, Limited: acc.limited,
+			First: acc.first, Last: acc.last,
+		})
+	}
+	slices.SortFunc(out, func(x, y AccountStats) int { return cmp.Compare(x.Credential, y.Credential) })
+	return out
+}
+
+// writeLimited answers a request over the rate limit: 429, Retry-After in
+// whole seconds rounded up (so a client that honours it is served), and
+// the error body the provider's simulator writes for its other refusals.
+func writeLimited(w http.ResponseWriter, r *http.Request, provider string, limit httpsource.Rate, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
+	message := "rate limit exceeded: " + limit.String() + " per token"
+	contentType, body := errorBody(provider, r, http.StatusTooManyRequests, message)
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write(body) // the client has gone if this fails
+}
+
+// errorBody is a provider's error answer, as each provider's simulator
+// writes it (their writers are their own, unexported).
+func errorBody(provider string, r *http.Request, status int, message string) (contentType string, body []byte) {
+	var v any
+	switch provider {
+	case kare.Name:
+		v = struct {
+			StatusCode int    `json:"statusCode"`
+			Message    string `json:"message"`
+			Error      string `json:"error"`
+		}{status, message, http.StatusText(status)}
+	case mctime.Name:
+		type item struct {
+			Message string `json:"message"`
+		}
+		v = struct {
+			Items []item `json:"items"`
+			Valid bool   `json:"valid"`
+		}{Items: []item{{message}}}
+	case medipim.Name:
+		type detail struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		v = struct {
+			Error detail `json:"error"`
+		}{detail{"too_many_requests", message}}
+	case requestor.Name:
+		if requestorAnswersXML(r) {
+			var b bytes.Buffer
+			b.WriteString("<Error>\n  <Message>")
+			_ = xml.EscapeText(&b, []byte(message)) // a bytes.Buffer does not fail
+			b.WriteString("</Message>\n</Error>")
+			return "application/xml; charset=utf-8", b.Bytes()
+		}
+		body, _ := json.Marshal(struct{ Message string }{message}) // a string always marshals
+		return "application/json; charset=utf-8", body
+	default: // nameshield, and the faults' generic answer
+		v = struct {
+			Message string `json:"message"`
+		}{message}
+	}
+	body, _ = json.Marshal(v) // plain strings and numbers always marshal
+	return "application/json", append(body, '\n')
+}
+
+// requestorAnswersXML follows Requestor's choice of answer: the first wire
+// format Accept names, else the request's own.
+func requestorAnswersXML(r *http.Request) bool {
+	for _, v := range append(strings.Split(r.Header.Get("Accept"), ","), r.Header.Get("Content-Type")) {
+		switch mt, _, _ := mime.ParseMediaType(strings.TrimSpace(v)); mt {
+		case "application/xml", "text/xml":
+			return true
+		case "application/json", "text/json":
+			return false
+		}
+	}
+	return false
+}
