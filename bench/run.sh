@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# The benchmark harness: one command, every figure of bench/README.md.
+#
+#   bash bench/run.sh            # the full set (a few minutes)
+#   BENCH_QUICK=1 bash bench/run.sh   # smaller populations, for a smoke run
+#
+# Each scenario starts the simulator as a process of its own (so the CPU and
+# memory figures are the exporter's alone), runs the real CLI against it and
+# prints a line of the results table, as ratios where the machine's speed
+# would otherwise decide the figure. Needs curl, jq, python3 and GNU time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick="${BENCH_QUICK:-}"
+work="$(mktemp -d)"
+sim_pid=""
+trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+
+go build -o "$work/export" ./cmd/export
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# simulate ARGS...: (re)starts the simulator; sets $sim to its base URL.
+simulate() {
+	[ -n "$sim_pid" ] && { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
+	local port
+	port="$(free_port)"
+	"$work/export" simulate --addr "127.0.0.1:$port" "$@" >"$work/sim.log" 2>&1 &
+	sim_pid=$!
+	sim="http://127.0.0.1:$port"
+	for _ in $(seq 600); do
+		curl -s "$sim/" >/dev/null && return
+		sleep 0.1
+	done
+	echo "the simulator did not start:" >&2
+	cat "$work/sim.log" >&2
+	exit 1
+}
+
+# run NAME JOBS_YAML: runs the export, keeps its summary and time figures.
+run() {
+	rm -rf "$work/out"
+	/usr/bin/time -f '%e %U %S %M' -o "$work/$1.time" \
+		"$work/export" run -c "$2" --output json >"$work/$1.json" 2>"$work/$1.log" || {
+		cat "$work/$1.log" >&2
+		exit 1
+	}
+}
+
+# field NAME EXPR: a Python expression over jobs (the summary's, as
+# objects: jobs[0].records) and t (t.wall, t.user, t.sys seconds, t.rss KiB).
+field() {
+	python3 - "$work/$1.json" "$work/$1.time" "$2" <<'PY'
+import json, sys
+from types import SimpleNamespace as NS
+s = json.load(open(sys.argv[1]), object_hook=lambda d: NS(**d))
+w, u, sy, rss = open(sys.argv[2]).read().split()
+t = NS(wall=float(w), user=float(u), sys=float(sy), rss=int(rss))
+jobs = s.jobs
+print(eval(sys.argv[3]))
+PY
+}
+
+row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
+
+dirty="$(git status --porcelain --untracked-files=no | grep -q . && echo ' + uncommitted changes' || true)"
+echo "commit $(git rev-parse --short HEAD)$dirty, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(go version | cut -d' ' -f3)"
+echo
+echo "| scenario | figure | detail |"
+echo "|---|---|---|"
+
+# 1. CPU: 3 providers × N users, all formats, compressed, no latency, no
+# rate limit: users per CPU-second of the exporter process.
+users=$([ -n "$quick" ] && echo 10000 || echo 50000)
+simulate --users "$users"
+jobs() { # jobs CONFIRM: the three providers' jobs
+	cat <<YAML
+version: 1
+concurrency: 3
+output:
+  destination: $work/out
+  formats: [jsonl, csv, parquet]
+  compression: {parquet: zstd, jsonl: gzip, csv: zstd}
+jobs:
+  - {name: medipim, provider: medipim, base_url: "$sim/medipim", rate_limit: 1000000/1s, max_in_flight: 4, drift: {confirm: $1}, auth: {type: basic, username: demo, password: demo}}
+  - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", rate_limit: 1000000/1s, max_in_flight: 4, drift: {confirm: $1}, auth: {type: bearer, token: t}}
+  - {name: requestor, provider: requestor, base_url: "$sim/requestor", rate_limit: 1000000/1s, max_in_flight: 4, drift: {confirm: $1}, auth: {type: basic, username: u, password: p}}
+YAML
+}
+for confirm in true false; do
+	jobs "$confirm" >"$work/cpu.yaml"
+	run "cpu-$confirm" "$work/cpu.yaml"
+	row "CPU, 3 × $users users, drift.confirm $confirm" \
+		"$(field "cpu-$confirm" 'f"{sum(j.records for j in jobs) / (t.user + t.sys):,.0f} users per CPU-second"')" \
+		"$(field "cpu-$confirm" 'f"user {t.user} s + sys {t.sys} s, wall {t.wall} s, max RSS {t.rss // 1024} MiB"')"
+done
+
+# 2. Latency-bound: 50 ms a response, 8 requests in flight. The lower bound
+# is requests × latency / in-flight.
+users=$([ -n "$quick" ] && echo 4000 || echo 20000)
+simulate --users "$users" --latency 50ms
+cat >"$work/latency.yaml" <<YAML
+version: 1
+output: {destination: $work/out, formats: [parquet]}
+jobs:
+  - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", page_size: 100, max_in_flight: 8, rate_limit: 1000000/1s, auth: {type: bearer, token: t}}
+YAML
+run latency "$work/latency.yaml"
+row "latency-bound (50 ms, 8 in flight), $users users" \
+	"$(field latency 'f"{jobs[0].seconds / (jobs[0].requests * 0.05 / 8):.2f} × the lower bound"')" \
+	"$(field latency 'f"{jobs[0].requests} requests in {jobs[0].seconds:.2f} s; bound {jobs[0].requests * 0.05 / 8:.2f} s"')"
+
+# 3. Rate-bound: the simulator refuses more than 20 requests a second per
+# token; the job's rate_limit says the same. Budget use is requests over
+# what the budget allows in the job's time (the first request is free: a
+# bucket starts full); 429s are retried, so retries
+# count them (no other fault is injected).
+simulate --users "$users" --rate-limit 20/1s
+cat >"$work/rate.yaml" <<YAML
+version: 1
+output: {destination: $work/out, formats: [parquet]}
+jobs:
+  - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", page_size: 250, max_in_flight: 4, rate_limit: 20/1s, auth: {type: bearer, token: t}}
+YAML
+run rate "$work/rate.yaml"
+row "rate-bound (20/s), one job" \
+	"$(field rate 'f"{(jobs[0].requests - 1) / (jobs[0].seconds * 20) * 100:.0f} % of the budget, {jobs[0].retries} 429s"')" \
+	"$(field rate 'f"{jobs[0].requests} requests in {jobs[0].seconds:.2f} s"')"
+# Two jobs on one token: one budget between them.
+cat >"$work/rate2.yaml" <<YAML
+version: 1
+concurrency: 2
+output: {destination: $work/out, formats: [parquet]}
+jobs:
+  - {name: ns-a, provider: nameshield, base_url: "$sim/nameshield", page_size: 250, max_in_flight: 4, rate_limit: 20/1s, auth: {type: bearer, token: t}}
+  - {name: ns-b, provider: nameshield, base_url: "$sim/nameshield", page_size: 250, max_in_flight: 4, rate_limit: 20/1s, auth: {type: bearer, token: t}}
+YAML
+run rate2 "$work/rate2.yaml"
+row "rate-bound (20/s), two jobs on one token" \
+	"$(field rate2 'f"{(sum(j.requests for j in jobs) - 1) / (max(j.seconds for j in jobs) * 20) * 100:.0f} % of the budget, {sum(j.retries for j in jobs)} 429s"')" \
+	"$(field rate2 'f"{sum(j.requests for j in jobs)} requests in {max(j.seconds for j in jobs):.2f} s"')"
+
+# 4. Peak memory at 100k and 1M users: one job, every format.
+for users in $([ -n "$quick" ] && echo 20000 100000 || echo 100000 1000000); do
+	simulate --users "$users"
+	cat >"$work/rss.yaml" <<YAML
+version: 1
+output: {destination: $work/out, compression: {parquet: zstd, jsonl: gzip, csv: zstd}}
+jobs:
+  - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", max_in_flight: 4, rate_limit: 1000000/1s, auth: {type: bearer, token: t}}
+YAML
+	run "rss-$users" "$work/rss.yaml"
+	row "peak RSS, $users users, local" "$(field "rss-$users" 'f"{t.rss / 1024:.0f} MiB"')" \
+		"$(field "rss-$users" 'f"wall {t.wall} s"')"
+done
+echo "(peak RSS to S3: bash bench/s3-memory.sh)"
+
+# 5. The baseline a user would otherwise write: a sequential curl | jq
+# paging loop over Nameshield with the 50 ms latency, against the export
+# of the same listing (JSONL, the defaults otherwise).
+users=$([ -n "$quick" ] && echo 4000 || echo 20000)
+simulate --users "$users" --latency 50ms
+start=$(date +%s.%N)
+offset=0
+: >"$work/curl.jsonl"
+while :; do
+	page="$(curl -sf -H 'Authorization: Bearer t' "$sim/nameshield/user/v1/users?limit=500&offset=$offset")"
+	n="$(jq '.data.results | length' <<<"$page")"
+	jq -c '.data.results[]' <<<"$page" >>"$work/curl.jsonl"
+	[ "$n" -lt 500 ] && break
+	offset=$((offset + 500))
+done
+curl_seconds="$(python3 -c "import time; print(time.time() - $start)")"
+cat >"$work/baseline.yaml" <<YAML
+version: 1
+output: {destination: $work/out, formats: [jsonl]}
+jobs:
+  - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", page_size: 500, max_in_flight: 8, rate_limit: 1000000/1s, auth: {type: bearer, token: t}}
+YAML
+run baseline "$work/baseline.yaml"
+row "against curl \\| jq (50 ms, $users users)" \
+	"$(field baseline "f'{$curl_seconds / t.wall:.1f} × as fast'")" \
+	"$(field baseline "f'curl \\| jq {$curl_seconds:.2f} s for $(wc -l <"$work/curl.jsonl") users; export {t.wall} s (with its confirming read) for {jobs[0].records}'")"
