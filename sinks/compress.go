@@ -22,7 +22,10 @@ type compression struct {
 // as the contract's byte-identical reruns need: the gzip header carries no
 // name and a zero modification time. zstd runs with concurrency 1: the
 // output then cannot depend on the machine's GOMAXPROCS, it spends no
-// more memory per file, and no goroutine outlives an aborted file.
+// more memory per file, and no goroutine outlives an aborted file. Its
+// fastest level: on the exports' CSV and JSONL it takes about half the
+// CPU and half the memory of the default level, for files a few per cent
+// larger.
 func lookupCompression(name string) (compression, error) {
 	switch name {
 	case "", "none":
@@ -40,7 +43,7 @@ func lookupCompression(name string) (compression, error) {
 		}}, nil
 	case "zstd":
 		return compression{suffix: ".zst", contentType: "application/zstd", wrap: func(w io.Writer) (io.WriteCloser, error) {
-			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1))
+			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
 		}}, nil
 	}
 	return compression{}, fmt.Errorf("sinks: unknown compression %q (want gzip, zstd or none)", name)
