@@ -18,7 +18,9 @@ import (
 )
 
 // Client sends one job's requests. It is safe for concurrent use; all its
-// requests share one connection pool and one rate limiter.
+// requests share one connection pool and one rate limiter, which it shares
+// in turn with the clients of other jobs on the same account when it is
+// given their Budget.
 type Client struct {
 	cfg     ClientConfig
 	http    *http.Client
@@ -43,11 +45,15 @@ func (c *Client) Stats() Stats {
 // NewClient returns a client for one job.
 func NewClient(cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
+	budget := cfg.Budget
+	if budget == nil {
+		budget = NewBudget(cfg.Rate, 0) // the job's own: its pages in flight are its source's to bound
+	}
 	transport := &attemptTransport{
-		base:    cfg.Transport,
-		limiter: newLimiter(cfg.Rate),
-		timeout: cfg.Timeout,
-		budget:  cfg.MaxRequests,
+		base:        cfg.Transport,
+		budget:      budget,
+		timeout:     cfg.Timeout,
+		maxRequests: cfg.MaxRequests,
 	}
 	return &Client{
 		cfg: cfg,

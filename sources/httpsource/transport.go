@@ -25,33 +25,37 @@ const maxBodyBytes = 64 << 20
 // retryablehttp recognises as not worth a retry.
 const maxRedirects = 10
 
-// attemptTransport makes one attempt of a request: it takes a token from the
-// rate limiter, then sends the request and reads the whole body under the
-// per-attempt timeout. Reading the body here makes a stalled or cut body a
-// failed attempt that the retry loop repeats, like a refused connection.
+// attemptTransport makes one attempt of a request: it takes its place in
+// flight and a token from the account's budget, then sends the request and
+// reads the whole body under the per-attempt timeout. Reading the body here
+// makes a stalled or cut body a failed attempt that the retry loop repeats,
+// like a refused connection, and keeps the place in flight until the
+// answer is in.
 type attemptTransport struct {
-	base    http.RoundTripper
-	limiter *rate.Limiter
-	timeout time.Duration
-	sent    atomic.Int64
-	budget  int64 // requests it may send; 0: no bound
+	base        http.RoundTripper
+	budget      *Budget
+	timeout     time.Duration
+	sent        atomic.Int64
+	maxRequests int64 // requests it may send; 0: no bound
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// The timeout starts after the wait for a token: waiting for our own
-	// rate budget is not the server being slow.
-	if err := t.limiter.Wait(req.Context()); err != nil {
+	// The timeout starts after the wait for the budget: waiting for our
+	// own rate limit is not the server being slow.
+	release, err := t.budget.acquire(req.Context())
+	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // a RoundTripper must close the body, even on error
 		}
-		return nil, &permanentError{fmt.Errorf("waiting for the rate limit: %w", err)}
+		return nil, &permanentError{err}
 	}
-	if n := t.sent.Add(1); t.budget > 0 && n > t.budget {
+	defer release()
+	if n := t.sent.Add(1); t.maxRequests > 0 && n > t.maxRequests {
 		t.sent.Add(-1)
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, &permanentError{fmt.Errorf("the client may send at most %d requests", t.budget)}
+		return nil, &permanentError{fmt.Errorf("the client may send at most %d requests", t.maxRequests)}
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()

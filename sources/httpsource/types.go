@@ -6,7 +6,8 @@
 // never another 4xx. Waits grow exponentially with jitter from 500ms and
 // never exceed Retry.MaxBackoff; a Retry-After on 429 or 503 is honoured
 // within the same bounds, so `Retry-After: 0` still waits the 500ms floor.
-// Every attempt, retries included, waits for a token of the job's Rate.
+// Every attempt, retries included, waits for a token of the job's Rate, or
+// of the Budget it shares with other jobs on the same account.
 package httpsource
 
 import (
@@ -87,7 +88,7 @@ type ClientConfig struct {
 	Provider  string
 	Auth      Auth
 	Timeout   time.Duration // per attempt, reading the body included; 0: DefaultTimeout
-	Rate      Rate
+	Rate      Rate          // unless Budget is set
 	Retry     Retry
 	UserAgent string // e.g. "export/1.2.3"; "": DefaultUserAgent
 
@@ -98,6 +99,11 @@ type ClientConfig struct {
 	// plan` promises at most 3 requests a job, and still retries within
 	// them.
 	MaxRequests int64
+	// Budget, when set, is the account's budget that this client shares
+	// with other jobs' clients on the same account: its rate limit
+	// replaces Rate, and its bound on requests in flight applies across
+	// them. nil: the client has a budget of Rate of its own.
+	Budget *Budget
 	// Transport sends the requests: NewTransport's, for a job's CA bundle
 	// and proxy. nil means a fresh pooled transport with net/http's
 	// defaults (go-cleanhttp), whose proxy is the environment's as
