@@ -365,7 +365,8 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *h
 
 // connect resolves what the job's provider needs (for base_url: simulator,
 // the built-in simulator's URL) and builds the job's HTTP client: auth,
-// CA bundle, proxy, timeout, retries and rate limit. since is the
+// CA bundle, proxy, timeout, retries and rate limit, the budget of its
+// account when other jobs of the run share it. since is the
 // incremental window's start, nil for everyone; maxRequests bounds the
 // client's requests (0: no bound).
 func (r *runner) connect(job Job, since *time.Time, maxRequests int64) (sources.Provider, httpsource.Job, *httpsource.Client, error) {
@@ -403,7 +404,7 @@ func (r *runner) connect(job Job, since *time.Time, maxRequests int64) (sources.
 		Job: job.Name, Provider: job.Provider, Auth: job.Auth,
 		Timeout: job.Timeout, Rate: job.RateLimit, Retry: job.Retry,
 		UserAgent: "export/" + r.opts.Version, Logger: r.log, // the client logs job and provider itself
-		Transport: transport, MaxRequests: maxRequests,
+		Transport: transport, MaxRequests: maxRequests, Budget: r.budgets.budget(job.Name),
 	})
 	sj := job.SourceJob(baseURL, r.extractedAt)
 	sj.UpdatedSince = since

@@ -90,7 +90,7 @@ func MakePlan(ctx context.Context, cfg *Config, opts PlanOptions) (*Plan, error)
 	if err != nil {
 		return nil, err
 	}
-	r := newRunner(cfg, opts.Options)
+	r := newRunner(cfg, jobs, opts.Options)
 	defer r.close()
 	runID := opts.RunID
 	if runID == "" {
@@ -179,7 +179,8 @@ func (r *runner) planJob(ctx context.Context, j Job, runID string, opts PlanOpti
 	}
 	pages, requests := est.Pages, pj.Reads*est.Requests
 	pj.Pages, pj.Requests, pj.RequestsAtMost = &pages, &requests, est.AtMost
-	pj.SecondsEstimate = estimateSeconds(j, requests, elapsed, pj.ProbeRequests)
+	rate, inFlight := r.budgets.limits(j)
+	pj.SecondsEstimate = estimateSeconds(rate, inFlight, requests, elapsed, pj.ProbeRequests)
 	return pj, nil
 }
 
@@ -202,14 +203,17 @@ func (r *runner) plannedWindow(ctx context.Context, j Job) (Window, error) {
 }
 
 // estimateSeconds is the longer of the rate limit's bound and the time
-// the requests take at the probe's latency, max_in_flight at once.
-func estimateSeconds(j Job, requests int, probeTime time.Duration, probeRequests int64) *float64 {
+// the requests take at the probe's latency, inFlight at once. rate and
+// inFlight are the job's account's when jobs share it: each job's estimate
+// is of it alone on the shared budget, so that the totals, which add the
+// jobs up, hold for jobs that split it.
+func estimateSeconds(rate httpsource.Rate, inFlight, requests int, probeTime time.Duration, probeRequests int64) *float64 {
 	var latency float64
 	if probeRequests > 0 {
 		latency = probeTime.Seconds() / float64(probeRequests)
 	}
-	secs := float64(requests) * latency / float64(max(j.MaxInFlight, 1))
-	if bound := rateBound(j.RateLimit, requests); bound != nil {
+	secs := float64(requests) * latency / float64(max(inFlight, 1))
+	if bound := rateBound(rate, requests); bound != nil {
 		secs = max(secs, *bound)
 	}
 	secs = roundSeconds(secs)

@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg *Config, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := newRunner(cfg, opts)
+	r := newRunner(cfg, jobs, opts)
 	defer r.close()
 
 	results := make([]JobResult, len(jobs))
@@ -189,9 +189,12 @@ type runner struct {
 
 	storesMu sync.Mutex
 	stores   map[string]sinks.Store // by destination and settings
+
+	budgets *accountBudgets // of the jobs that share an account
 }
 
-func newRunner(cfg *Config, opts Options) *runner {
+// newRunner prepares a run of jobs, the selected ones of cfg.
+func newRunner(cfg *Config, jobs []Job, opts Options) *runner {
 	// Microseconds: the precision every output format keeps.
 	clock := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	if !opts.Now.IsZero() {
@@ -205,7 +208,7 @@ func newRunner(cfg *Config, opts Options) *runner {
 	if opts.Progress == nil {
 		opts.Progress = noProgress{}
 	}
-	r := &runner{cfg: cfg, opts: opts, log: log, clock: clock, stores: map[string]sinks.Store{}}
+	r := &runner{cfg: cfg, opts: opts, log: log, clock: clock, stores: map[string]sinks.Store{}, budgets: newAccountBudgets(jobs, log)}
 	r.extractedAt = clock()
 	r.runID = opts.RunID
 	if r.runID == "" {
