@@ -12,22 +12,8 @@ import (
 // budget at once: the server sees the budget's rate over both, not twice it.
 func TestSharedBudgetSpacesEveryClientsRequests(t *testing.T) {
 	srv, rec := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { ok(w) })
-	budget := NewBudget(Rate{N: 20, Per: time.Second}, 0) // one every 50ms
-	var wg sync.WaitGroup
-	for range 2 {
-		cfg := testConfig()
-		cfg.Rate = Rate{N: 1000, Per: time.Second} // the budget's rate replaces it
-		cfg.Budget = budget
-		c := NewClient(cfg)
-		for range 4 {
-			wg.Go(func() {
-				if _, err := c.Do(t.Context(), get(srv.URL)); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-	}
-	wg.Wait()
+	budget := NewBudget(Rate{N: 20, Per: time.Second}, 0)                   // one every 50ms
+	sendFromTwoClients(t, srv.URL, budget, Rate{N: 1000, Per: time.Second}) // the budget's rate replaces theirs
 	reqs := rec.all()
 	if len(reqs) != 8 {
 		t.Fatalf("%d requests, want 8", len(reqs))
@@ -59,20 +45,7 @@ func TestSharedBudgetBoundsRequestsInFlight(t *testing.T) {
 				now.Add(-1)
 				ok(w)
 			})
-			var wg sync.WaitGroup
-			for range 2 {
-				cfg := testConfig()
-				cfg.Budget = tc.budget
-				c := NewClient(cfg)
-				for range 4 {
-					wg.Go(func() {
-						if _, err := c.Do(t.Context(), get(srv.URL)); err != nil {
-							t.Error(err)
-						}
-					})
-				}
-			}
-			wg.Wait()
+			sendFromTwoClients(t, srv.URL, tc.budget, testConfig().Rate)
 			if p := peak.Load(); p > tc.wantAtMost || (tc.budget != nil && p != tc.wantAtMost) {
 				t.Errorf("%d requests in flight at most, want %d", p, tc.wantAtMost)
 			}
@@ -110,4 +83,24 @@ func TestAuthFingerprint(t *testing.T) {
 			t.Errorf("%s: %s vs %s, want same %v", tc.name, fa, fb, tc.same)
 		}
 	}
+}
+
+// sendFromTwoClients sends 4 requests at once from each of two clients
+// of rate on budget (nil: each its own), and waits for every answer.
+func sendFromTwoClients(t *testing.T, url string, budget *Budget, rate Rate) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range 2 {
+		cfg := testConfig()
+		cfg.Rate, cfg.Budget = rate, budget
+		c := NewClient(cfg)
+		for range 4 {
+			wg.Go(func() {
+				if _, err := c.Do(t.Context(), get(url)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
 }
