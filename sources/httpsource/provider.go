@@ -60,6 +60,10 @@ type Provider struct {
 	// generated people; it matches on the endpoint path's suffix, so it
 	// can be mounted under any prefix.
 	Simulator func(people *simdata.People) http.Handler
+	// SimulatorRefusal writes an error answer as the provider's simulator
+	// does (status, and the provider's error body with message), for a
+	// refusal the simulator makes around it, such as its rate limit.
+	SimulatorRefusal func(w http.ResponseWriter, r *http.Request, status int, message string)
 }
 
 // PageSizes documents a provider's page size rules.

@@ -340,6 +340,11 @@ func SimulatedIDs(people *simdata.People) []string {
 	return ids
 }
 
+// SimulatorRefusal is writeError, for refusals made around the simulator.
+func SimulatorRefusal(w http.ResponseWriter, _ *http.Request, status int, message string) {
+	writeError(w, status, message)
+}
+
 // writeError answers in NestJS's error shape.
 func writeError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")

@@ -79,7 +79,7 @@ func Provider() httpsource.Provider {
 		DefaultRate: DefaultRate(),
 		PageSize:    httpsource.PageSizes{Default: PageSize, Max: PageSize, Allowed: []int{PageSize}},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
-		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator, NoTotal: true,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator, SimulatorRefusal: SimulatorRefusal, NoTotal: true,
 		IncrementalNote: IncrementalNote, // Incremental stays IncrementalNone
 		RawFields:       RawFields(),
 	}

@@ -299,6 +299,11 @@ func SimulatedIDs(people *simdata.People) []string {
 	return ids
 }
 
+// SimulatorRefusal is writeMessage, for refusals made around the simulator.
+func SimulatorRefusal(w http.ResponseWriter, _ *http.Request, status int, message string) {
+	writeMessage(w, status, message)
+}
+
 // writeMessage answers an error in the success envelope's shape.
 func writeMessage(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")

@@ -58,7 +58,7 @@ func Provider() httpsource.Provider {
 		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize, Allowed: PageSizes()},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax,
 		Incremental: httpsource.IncrementalClient, IncrementalNote: IncrementalNote,
-		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator, SimulatorRefusal: SimulatorRefusal,
 		RawFields: RawFields(),
 	}
 }

@@ -234,6 +234,12 @@ func SimulatedIDs(people *simdata.People) []string {
 	return ids
 }
 
+// SimulatorRefusal is writeError, for refusals made around the simulator,
+// with the status's text as the code: too_many_requests for a 429.
+func SimulatorRefusal(w http.ResponseWriter, _ *http.Request, status int, message string) {
+	writeError(w, status, strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_"), message)
+}
+
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -347,6 +347,11 @@ func SimulatedIDs(people *simdata.People) []string {
 	return ids
 }
 
+// SimulatorRefusal is writeMessage, for refusals made around the simulator.
+func SimulatorRefusal(w http.ResponseWriter, _ *http.Request, status int, message string) {
+	writeMessage(w, status, message)
+}
+
 func writeMessage(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

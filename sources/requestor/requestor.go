@@ -75,7 +75,7 @@ func Provider() httpsource.Provider {
 		PageSize:    httpsource.PageSizes{Default: DefaultPageSize, Max: MaxPageSize},
 		AuthKinds:   AuthKinds(), Filters: Filters(), Sort: SortSyntax, WireFormats: WireFormats(),
 		Incremental: httpsource.IncrementalFilter, IncrementalNote: IncrementalNote,
-		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator,
+		CheckConfig: CheckConfig, New: New, Probe: Probe, Simulator: Simulator, SimulatorRefusal: SimulatorRefusal,
 		RawFields: RawFields(),
 	}
 }

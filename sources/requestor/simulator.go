@@ -384,6 +384,12 @@ func writeResult(w http.ResponseWriter, form string, page simPage) {
 	writeBody(w, http.StatusOK, "application/json; charset=utf-8", body)
 }
 
+// SimulatorRefusal is writeMessage in the wire format the request's
+// answer takes, for refusals made around the simulator.
+func SimulatorRefusal(w http.ResponseWriter, r *http.Request, status int, message string) {
+	writeMessage(w, answerFormat(r), status, message)
+}
+
 // writeMessage answers with ASP.NET's error shape.
 func writeMessage(w http.ResponseWriter, form string, status int, message string) {
 	if form == WireXML {

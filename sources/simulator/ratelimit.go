@@ -1,28 +1,19 @@
 package simulator
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/xml"
 	"math"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/saas-export/export/sources/httpsource"
-	"github.com/saas-export/export/sources/kare"
-	"github.com/saas-export/export/sources/mctime"
-	"github.com/saas-export/export/sources/medipim"
-	"github.com/saas-export/export/sources/requestor"
 )
 
 // RateTolerance is how early, against even spacing at Options.RateLimit, a
@@ -116,71 +107,7 @@ func (a *accounts) stats(provider string) []AccountStats {
 // writeLimited answers a request over the rate limit: 429, Retry-After in
 // whole seconds rounded up (so a client that honours it is served), and
 // the error body the provider's simulator writes for its other refusals.
-func writeLimited(w http.ResponseWriter, r *http.Request, provider string, limit httpsource.Rate, retryAfter time.Duration) {
+func (p *provider) writeLimited(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
-	message := "rate limit exceeded: " + limit.String() + " per token"
-	contentType, body := errorBody(provider, r, http.StatusTooManyRequests, message)
-	w.Header().Set("Content-Type", contentType)
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = w.Write(body) // the client has gone if this fails
-}
-
-// errorBody is a provider's error answer, as each provider's simulator
-// writes it (their writers are their own, unexported).
-func errorBody(provider string, r *http.Request, status int, message string) (contentType string, body []byte) {
-	var v any
-	switch provider {
-	case kare.Name:
-		v = struct {
-			StatusCode int    `json:"statusCode"`
-			Message    string `json:"message"`
-			Error      string `json:"error"`
-		}{status, message, http.StatusText(status)}
-	case mctime.Name:
-		type item struct {
-			Message string `json:"message"`
-		}
-		v = struct {
-			Items []item `json:"items"`
-			Valid bool   `json:"valid"`
-		}{Items: []item{{message}}}
-	case medipim.Name:
-		type detail struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		}
-		v = struct {
-			Error detail `json:"error"`
-		}{detail{"too_many_requests", message}}
-	case requestor.Name:
-		if requestorAnswersXML(r) {
-			var b bytes.Buffer
-			b.WriteString("<Error>\n  <Message>")
-			_ = xml.EscapeText(&b, []byte(message)) // a bytes.Buffer does not fail
-			b.WriteString("</Message>\n</Error>")
-			return "application/xml; charset=utf-8", b.Bytes()
-		}
-		body, _ := json.Marshal(struct{ Message string }{message}) // a string always marshals
-		return "application/json; charset=utf-8", body
-	default: // nameshield, and the faults' generic answer
-		v = struct {
-			Message string `json:"message"`
-		}{message}
-	}
-	body, _ = json.Marshal(v) // plain strings and numbers always marshal
-	return "application/json", append(body, '\n')
-}
-
-// requestorAnswersXML follows Requestor's choice of answer: the first wire
-// format Accept names, else the request's own.
-func requestorAnswersXML(r *http.Request) bool {
-	for _, v := range append(strings.Split(r.Header.Get("Accept"), ","), r.Header.Get("Content-Type")) {
-		switch mt, _, _ := mime.ParseMediaType(strings.TrimSpace(v)); mt {
-		case "application/xml", "text/xml":
-			return true
-		case "application/json", "text/json":
-			return false
-		}
-	}
-	return false
+	p.refuse(w, r, http.StatusTooManyRequests, "rate limit exceeded: "+p.accounts.limit.String()+" per token")
 }

@@ -64,6 +64,7 @@ type provider struct {
 	h          *Handler
 	name       string
 	sim        http.Handler
+	refuse     func(w http.ResponseWriter, r *http.Request, status int, message string) // the provider's error answer
 	pop        *simdata.Population
 	ids        func(*simdata.People) []string
 	permanent  []Fault // KIND@K
@@ -99,7 +100,7 @@ func NewHandler(opts Options) *Handler {
 		}
 		pop := simdata.NewPopulation(opts.Users, opts.Seed)
 		p := &provider{
-			h: h, name: sp.Name, sim: sp.Simulator(pop.People()), pop: pop, ids: simulatedIDs[sp.Name],
+			h: h, name: sp.Name, sim: sp.Simulator(pop.People()), refuse: sp.SimulatorRefusal, pop: pop, ids: simulatedIDs[sp.Name],
 			salt:     mix(opts.Seed ^ hashName(sp.Name)),
 			accounts: &accounts{limit: opts.RateLimit, byKey: map[string]*account{}},
 		}
@@ -142,7 +143,7 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a refused request takes no request number, so the same seed still
 	// faults the same requests the API serves.
 	if ok, retryAfter := p.accounts.admit(r); !ok {
-		writeLimited(w, r, p.name, p.accounts.limit, retryAfter)
+		p.writeLimited(w, r, retryAfter)
 		return
 	}
 	n := p.requests.Add(1)
