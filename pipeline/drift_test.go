@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,8 @@ type directory struct {
 	after  int
 	every  int
 	change func(d *directory)
+	// createdAt is every user's created_at, "" for the default.
+	createdAt string
 }
 
 func newDirectory(n, after, every int, change func(d *directory)) *directory {
@@ -65,9 +68,10 @@ func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var results []string
+	createdAt := cmp.Or(d.createdAt, "2023-01-01T00:00:00+01:00")
 	for _, id := range d.ids[min(offset, len(d.ids)):min(offset+limit, len(d.ids))] {
 		results = append(results, fmt.Sprintf(`{"id":%q,"firstname":"A","lastname":"B","email":null,"language":"fr","phone":null,"customer_id":1,`+
-			`"expires_at":null,"last_login_at":null,"created_at":"2023-01-01T00:00:00+01:00","updated_at":"2023-01-01T00:00:00+01:00"}`, id))
+			`"expires_at":null,"last_login_at":null,"created_at":%q,"updated_at":"2023-01-01T00:00:00+01:00"}`, id, createdAt))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"message":"OK","data":{"total":%d,"limit":%d,"offset":%d,"sort":["id:asc"],"results":[%s]}}`,
@@ -147,6 +151,43 @@ jobs:
 					m.DriftEvents, m.Confirmed, sum.Jobs[0].DriftEvents, tt.reads, tt.confirm)
 			}
 		})
+	}
+}
+
+// The confirming read compares ids, so it decodes nothing else: a
+// created_at that turns unreadable after the first read, which a whole
+// decoding would refuse and fail the job on, goes unread, and the files
+// hold what the first read wrote.
+func TestConfirmingReadDecodesOnlyIDs(t *testing.T) {
+	// 600 users in pages of 100: the first read ends with page 5.
+	dir := newDirectory(600, 5, 0, func(d *directory) { d.createdAt = "the day before yesterday" })
+	srv := httptest.NewServer(dir)
+	defer srv.Close()
+	out := t.TempDir()
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: "{{out}}", formats: [jsonl]}
+jobs:
+  - {name: ns, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s}
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 0)
+	if sum.Status != StatusSucceeded {
+		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
+	}
+	if dir.served != 12 {
+		t.Fatalf("the server answered %d pages, want 6 for each read", dir.served)
+	}
+	files := listFiles(t, out)
+	data := files[pinnedDir("ns", "jsonl", "r1")+"users.jsonl"]
+	if n := bytes.Count(data, []byte(`"created_at":"2022-12-31T23:00:00Z"`)); n != 600 {
+		t.Errorf("%d of 600 users carry the first read's created_at", n)
+	}
+	var m Manifest
+	if err := json.Unmarshal(files[pinnedDir("ns", "jsonl", "r1")+ManifestName], &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Confirmed {
+		t.Error("the manifest says the read was not confirmed")
 	}
 }
 

@@ -89,7 +89,7 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 		}
 	}
 	if err == nil {
-		var src httpsource.Source
+		var src jobSource
 		if src, client, err = r.openSource(job, inc); err == nil {
 			m, store, folders, err = r.export(jobCtx, job, src, inc, log)
 		}
@@ -145,7 +145,7 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 
 // export runs source → normalize → sinks for one job and commits the output.
 // It returns the manifest so far even on failure, for the counts.
-func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc *incrementalRun, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ []folderFiles, err error) {
+func (r *runner) export(ctx context.Context, job Job, src jobSource, inc *incrementalRun, log *slog.Logger) (_ *Manifest, _ sinks.Store, _ []folderFiles, err error) {
 	m := &Manifest{
 		Version: 1, Job: job.Name, Provider: job.Provider, RunID: r.runID,
 		StartedAt: r.clock(), SchemaVersion: schema.Version,
@@ -239,7 +239,7 @@ func (r *runner) export(ctx context.Context, job Job, src httpsource.Source, inc
 // back as drift, with the files still to abort; any other failure as err.
 // An incremental job's reads keep only what w and confirmW let through
 // (nil for a job that is not incremental).
-func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store sinks.Store, dirs []string, m *Manifest,
+func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.Store, dirs []string, m *Manifest,
 	w, confirmW *window, log *slog.Logger,
 ) (out *jobOutput, drift, err error) {
 	out, err = newJobOutput(ctx, store, dirs, job.Output)
@@ -253,7 +253,7 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 	m.Records, m.SourceTotal = 0, nil
 	var fetched int64
 	filtered := w != nil && w.since != nil
-	err = src.Fetch(ctx, func(p httpsource.Page) error {
+	err = src.read.Fetch(ctx, func(p httpsource.Page) error {
 		total = p.Total // the latest page's word is final (a Sequence's totals grow)
 		fetched += int64(len(p.Users))
 		users := p.Users
@@ -309,7 +309,7 @@ func (r *runner) read(ctx context.Context, job Job, src httpsource.Source, store
 		return out, nil, nil
 	}
 	confirmed := newIDDigest(seed)
-	if err := src.Fetch(ctx, func(p httpsource.Page) error {
+	if err := src.confirm.Fetch(ctx, func(p httpsource.Page) error {
 		users := p.Users
 		if confirmW != nil {
 			users = confirmW.keep(users)
@@ -344,21 +344,36 @@ func asDrift(err error) (drift, other error) {
 	return nil, err
 }
 
+// jobSource is a job's listing, twice: read decodes whole users, confirm
+// (for the confirming read) may decode their ids alone, since ids are all
+// it compares. An incremental job's confirming read also filters by update
+// time, so both are whole there.
+type jobSource struct {
+	read, confirm httpsource.Source
+}
+
 // openSource builds the job's provider source on its own HTTP client,
 // which it returns too for its request counts. An incremental run's
 // source asks only for its window, where the API allows.
-func (r *runner) openSource(job Job, inc *incrementalRun) (httpsource.Source, *httpsource.Client, error) {
+func (r *runner) openSource(job Job, inc *incrementalRun) (jobSource, *httpsource.Client, error) {
 	var since *time.Time
 	if inc != nil {
 		since = inc.window(r.extractedAt).Since
 	}
 	p, sj, client, err := r.connect(job, since, 0)
 	if err != nil {
-		return nil, nil, err
+		return jobSource{}, nil, err
 	}
-	src, err := p.New(sj, client)
-	if err != nil {
-		return nil, nil, fmt.Errorf("job %q: %w", job.Name, err)
+	src := jobSource{}
+	if src.read, err = p.New(sj, client); err != nil {
+		return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
+	}
+	src.confirm = src.read
+	if inc == nil {
+		sj.IDsOnly = true
+		if src.confirm, err = p.New(sj, client); err != nil {
+			return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
+		}
 	}
 	return src, client, nil
 }

@@ -81,6 +81,33 @@ func checkDecoded(t testing.TB, index, size int, plain, raw httpsource.Page, err
 	}
 }
 
+// CheckIDsOnly checks a decoding with IDsOnly against the whole one of the
+// same body: a body whose users decode reads as the same page of the same
+// ids, keyed alike; one whose ids alone do not decode does not decode
+// whole either. The IDs-only read checks less (no timestamps, no types
+// off the id), so it may accept a body the whole one refuses.
+func CheckIDsOnly(t testing.TB, plain, ids httpsource.Page, errPlain, errIDs error) {
+	t.Helper()
+	if errIDs != nil {
+		if errPlain == nil {
+			t.Fatalf("the ids alone do not decode, the whole users do: %v", errIDs)
+		}
+		return
+	}
+	if errPlain != nil {
+		return
+	}
+	if len(ids.Users) != len(plain.Users) || ids.Total != plain.Total || ids.Pages != plain.Pages || ids.Last != plain.Last {
+		t.Fatalf("whole and IDs-only pages differ: %d users, %v %v %v; IDs only %d users, %v %v %v",
+			len(plain.Users), plain.Total, plain.Pages, plain.Last, len(ids.Users), ids.Total, ids.Pages, ids.Last)
+	}
+	for i, u := range plain.Users {
+		if ids.Users[i].ID != u.ID {
+			t.Fatalf("user %d: id %q, IDs-only id %q", i, u.ID, ids.Users[i].ID)
+		}
+	}
+}
+
 // ArrayLen decodes body generically and returns the length of the array
 // at path (object keys, found as encoding/json finds them, and array
 // indexes); ok is false when there is none.

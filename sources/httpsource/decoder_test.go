@@ -59,3 +59,40 @@ func FuzzDecoderAgrees(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMemberAgrees: a Member decodes any JSON value as encoding/json
+// decodes it into the member's type, on plainValue's fast path or off it:
+// the same value, the same error.
+func FuzzMemberAgrees(f *testing.F) {
+	for _, seed := range []string{
+		`"a"`, `""`, `"a\"b"`, `"\u00e9"`, `"Zoë"`, "\"\x01\"", `"\ud800"`, "\"\xff\"",
+		`0`, `-0`, `7`, `-12`, `007`, `123456789012345678`, `1234567890123456789`, `9223372036854775808`,
+		`-9223372036854775808`, `1.5`, `1e3`, `-`, `true`, `null`, `[]`, `{}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return // the decoder hands a member only a valid value
+		}
+		checkMember[string](t, b)
+		checkMember[int64](t, b)
+	})
+}
+
+func checkMember[T comparable](t *testing.T, b []byte) {
+	t.Helper()
+	var want T
+	wantErr := json.Unmarshal(b, &want)
+	var m Member[T]
+	gotErr := m.UnmarshalJSON(b)
+	if string(b) == "null" {
+		if gotErr != nil || m.Value() != nil {
+			t.Fatalf("null: %v %v", gotErr, m.Value())
+		}
+		return
+	}
+	if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() || m.V != want {
+		t.Fatalf("%q into %T: encoding/json %v %v, Member %v %v", b, want, want, wantErr, m.V, gotErr)
+	}
+}

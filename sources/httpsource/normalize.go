@@ -101,7 +101,52 @@ func (m *Member[T]) UnmarshalJSON(b []byte) error {
 	if m.null = string(b) == "null"; m.null {
 		return nil
 	}
+	if plainValue(b, &m.V) {
+		return nil
+	}
 	return json.Unmarshal(b, &m.V)
+}
+
+// plainValue decodes the common case of a member, a string without
+// escapes or an integer of up to 18 digits, into v without encoding/json:
+// every id goes through Member, and json.Unmarshal's set-up costs more
+// than the id. Anything else it leaves to encoding/json, reporting false.
+func plainValue(b []byte, v any) bool {
+	switch v := v.(type) {
+	case *string:
+		if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+			return false
+		}
+		inner := b[1 : len(b)-1]
+		for _, c := range inner {
+			if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+				return false
+			}
+		}
+		*v = string(inner)
+		return true
+	case *int64:
+		digits := b
+		if len(digits) > 0 && digits[0] == '-' {
+			digits = digits[1:]
+		}
+		if len(digits) == 0 || len(digits) > 18 || len(digits) > 1 && digits[0] == '0' {
+			return false
+		}
+		var n int64
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if len(digits) < len(b) {
+			n = -n
+		}
+		*v = n
+		return true
+	}
+	return false
 }
 
 // Optional reports a member, named name (a path such as data.total),
@@ -145,6 +190,41 @@ func DecodePage[R any, RawEnv Envelope[json.RawMessage], RecEnv Envelope[R]](
 		return Page{}, err
 	}
 	return NumberedPage(users, total, index, size), nil
+}
+
+// DecodeIDPage is DecodePage for a job with IDsOnly: the page's users
+// carry their ID and nothing else.
+func DecodeIDPage[I any, Env Envelope[I]](body []byte, index, size int, id func(*I) (string, error)) (Page, error) {
+	users, total, err := DecodeIDs[I, Env](body, id)
+	if err != nil {
+		return Page{}, err
+	}
+	return NumberedPage(users, total, index, size), nil
+}
+
+// DecodeIDs is DecodeUsers for a job with IDsOnly. I is the part of the
+// provider's record that holds its id, which the full record embeds, and
+// id the function its normalize reads the id with: both reads key a user
+// alike, and the envelope is checked as strictly.
+func DecodeIDs[I any, Env Envelope[I]](body []byte, id func(*I) (string, error)) ([]schema.User, *int64, error) {
+	var env Env
+	if err := decodeEnvelope(body, &env); err != nil {
+		return nil, nil, err
+	}
+	users, err := IDUsers(env.Records(), id)
+	return users, env.Total(), err
+}
+
+// IDUsers is NormalizeRecords for records decoded for their id alone.
+func IDUsers[I any](recs []I, id func(*I) (string, error)) ([]schema.User, error) {
+	users := make([]schema.User, len(recs))
+	for i := range recs {
+		var err error
+		if users[i].ID, err = id(&recs[i]); err != nil {
+			return nil, fmt.Errorf("results[%d]: %w", i, err)
+		}
+	}
+	return users, nil
 }
 
 // DecodeUsers decodes a response body and normalizes its records. With
@@ -307,7 +387,7 @@ func (s *pathScan) next(end byte) bool {
 // key reads a member name, unescaped as encoding/json reads it.
 func (s *pathScan) key() []byte {
 	start := s.i
-	s.skipString()
+	s.i = skipString(s.b, s.i)
 	raw := s.b[start+1 : s.i-1]
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return raw
@@ -317,48 +397,48 @@ func (s *pathScan) key() []byte {
 	return []byte(k)
 }
 
-// skip moves past one value.
+// skip moves past one value. It is the scan of every record (a page is
+// mostly its records, which are off the path), so it keeps the position
+// in a local and tests each byte once: only quotes and brackets matter
+// off a string, and only quotes and backslashes on one.
 func (s *pathScan) skip() {
 	s.space()
-	depth := 0
+	b, i, depth := s.b, s.i, 0
 	for {
-		switch c := s.b[s.i]; {
-		case c == '"':
-			s.skipString()
-		case c == '{' || c == '[':
+		switch b[i] {
+		case '"':
+			i = skipString(b, i)
+		case '{', '[':
 			depth++
-			s.i++
-		case c == '}' || c == ']':
+			i++
+		case '}', ']':
 			depth--
-			s.i++
-		case depth == 0: // a number, true, false or null, up to its end
-			for s.i < len(s.b) && !strings.ContainsRune(",}] \t\r\n", rune(s.b[s.i])) {
-				s.i++
-			}
-			return
+			i++
 		default:
-			s.i++
-			continue
+			if depth > 0 {
+				i++
+				continue
+			}
+			// A number, true, false or null, up to its end.
+			for i < len(b) && !strings.ContainsRune(",}] \t\r\n", rune(b[i])) {
+				i++
+			}
 		}
 		if depth == 0 {
+			s.i = i
 			return
 		}
 	}
 }
 
-// skipString moves past a string: to the first quote after the opening
-// one that an even number of backslashes precedes.
-func (s *pathScan) skipString() {
-	s.i++
-	for {
-		q := s.i + bytes.IndexByte(s.b[s.i:], '"')
-		n := 0
-		for s.b[q-1-n] == '\\' {
-			n++
-		}
-		s.i = q + 1
-		if n%2 == 0 {
-			return
+// skipString returns the position after the string that starts at b[i].
+func skipString(b []byte, i int) int {
+	for i++; ; i++ {
+		switch b[i] {
+		case '"':
+			return i + 1
+		case '\\':
+			i++ // the escaped byte, a quote or a backslash too
 		}
 	}
 }

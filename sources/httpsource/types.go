@@ -131,8 +131,13 @@ type Job struct {
 	PageSize    int            // 0: the provider's default
 	MaxInFlight int            // pages fetched at once
 	IncludeRaw  bool           // keep each record as JSON in User.Raw
-	WireFormat  string         // one of the provider's WireFormats; "" when it has no choice
-	ExtractedAt time.Time      // the run's clock, for fields derived from "now"
+	// IDsOnly says the read needs no more of a user than its ID: the
+	// pipeline's confirming read compares ids alone. A provider may then
+	// decode nothing else of a record, which makes that read several times
+	// cheaper; it may also ignore it and return whole users.
+	IDsOnly     bool
+	WireFormat  string    // one of the provider's WireFormats; "" when it has no choice
+	ExtractedAt time.Time // the run's clock, for fields derived from "now"
 	// UpdatedSince, for an incremental run, is the start of its window:
 	// only users updated at or after it are needed, and a provider narrows
 	// its listing to them as its API allows (see Incremental). The pipeline

@@ -83,21 +83,38 @@ func (t *idText) UnmarshalJSON(b []byte) error {
 // totalCount (only sent on includeCount=true), a short page ends the
 // listing.
 func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Page, error) {
+	if job.IDsOnly {
+		return httpsource.DecodeIDPage[idRecord, response[idRecord]](
+			body, index, size, func(rec *idRecord) (string, error) { return userID(&rec.ID) })
+	}
 	return httpsource.DecodePage[record, response[json.RawMessage], response[record]](
 		body, job.IncludeRaw, index, size, func(rec *record) (schema.User, error) { return normalize(job, rec) })
+}
+
+// idRecord is the part of a record a job with IDsOnly reads.
+type idRecord struct {
+	ID httpsource.Member[int64] `json:"id"`
+}
+
+// userID is a record's id, which must be sent once.
+func userID(id *httpsource.Member[int64]) (string, error) {
+	if id.Value() == nil {
+		return "", errors.New("record has no id")
+	}
+	if err := id.Optional("id"); err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(id.V, 10), nil
 }
 
 // normalize maps a record to schema v1. The API has one phone number, so
 // phones is that one number, or null when it sends none. A user is active
 // unless deletedAt is set (the contract).
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	if rec.ID.Value() == nil {
-		return schema.User{}, errors.New("record has no id")
-	}
-	if err := rec.ID.Optional("id"); err != nil {
+	id, err := userID(&rec.ID)
+	if err != nil {
 		return schema.User{}, err
 	}
-	id := strconv.FormatInt(rec.ID.V, 10)
 	u := schema.User{
 		Provider:       Name,
 		Job:            job.Name,
@@ -115,7 +132,6 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 	if rec.Phone != nil {
 		u.Phones = []string{*rec.Phone}
 	}
-	var err error
 	for _, f := range []struct {
 		name string
 		in   *string

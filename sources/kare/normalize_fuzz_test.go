@@ -61,5 +61,8 @@ func FuzzDecodePage(f *testing.F) {
 		job.IncludeRaw = true
 		raw, errRaw := decodePage(job, body, int(index), size)
 		sourcetest.CheckDecoded(t, body, int(index), size, plain, raw, errPlain, errRaw, "data")
+		job.IncludeRaw, job.IDsOnly = false, true
+		ids, errIDs := decodePage(job, body, int(index), size)
+		sourcetest.CheckIDsOnly(t, plain, ids, errPlain, errIDs)
 	})
 }

@@ -92,7 +92,15 @@ func countedPage(users []schema.User, pages count, index int) httpsource.Page {
 // record's JSON when the job asks for raw.
 func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, paging, error) {
 	norm := func(rec *record) (schema.User, error) { return normalize(job, rec, active) }
-	if job.IncludeRaw {
+	switch {
+	case job.IDsOnly:
+		d, at, err := decodeData[idRecord](body)
+		if err != nil {
+			return nil, at, err
+		}
+		users, err := httpsource.IDUsers(*d.Users, func(rec *idRecord) (string, error) { return userID(&rec.ID) })
+		return users, at, err
+	case job.IncludeRaw:
 		d, at, err := decodeData[json.RawMessage](body)
 		if err != nil {
 			return nil, at, err
@@ -202,19 +210,14 @@ func parseCount(name string, raw json.RawMessage) (count, error) {
 // on one. active is the listing's: the API tells users apart only by
 // which listing returns them.
 func normalize(job httpsource.Job, rec *record, active bool) (schema.User, error) {
-	switch {
-	case rec.ID.Value() == nil:
-		return schema.User{}, errors.New("record has no id")
-	case rec.ID.V == "":
-		return schema.User{}, errors.New("record has an empty id")
-	}
-	if err := rec.ID.Optional("id"); err != nil {
+	id, err := userID(&rec.ID)
+	if err != nil {
 		return schema.User{}, err
 	}
 	u := schema.User{
 		Provider:    Name,
 		Job:         job.Name,
-		ID:          rec.ID.V,
+		ID:          id,
 		FirstName:   schema.FromPtr(rec.FirstName),
 		LastName:    schema.FromPtr(rec.LastName),
 		Email:       schema.FromPtr(rec.Email),
@@ -227,4 +230,23 @@ func normalize(job httpsource.Job, rec *record, active bool) (schema.User, error
 		u.Phones = []string{*rec.MobilePhoneNumber}
 	}
 	return u, nil
+}
+
+// idRecord is the part of a record a job with IDsOnly reads.
+type idRecord struct {
+	ID httpsource.Member[string] `json:"id"`
+}
+
+// userID is a record's id, which must be sent once, and not empty.
+func userID(id *httpsource.Member[string]) (string, error) {
+	switch {
+	case id.Value() == nil:
+		return "", errors.New("record has no id")
+	case id.V == "":
+		return "", errors.New("record has an empty id")
+	}
+	if err := id.Optional("id"); err != nil {
+		return "", err
+	}
+	return id.V, nil
 }

@@ -59,6 +59,9 @@ func FuzzDecodePage(f *testing.F) {
 		job.IncludeRaw = true
 		raw, errRaw := decodePage(job, body, int(index), active)
 		sourcetest.CheckDecoded(t, body, int(index), PageSize, plain, raw, errPlain, errRaw, "items", 0, "data", "users")
+		job.IncludeRaw, job.IDsOnly = false, true
+		ids, errIDs := decodePage(job, body, int(index), active)
+		sourcetest.CheckIDsOnly(t, plain, ids, errPlain, errIDs)
 		for _, u := range plain.Users {
 			if u.Active.V != active || !u.Active.Valid {
 				t.Fatalf("user %s: active %v in the active=%v listing", u.ID, u.Active, active)

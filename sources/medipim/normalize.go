@@ -51,12 +51,32 @@ type record struct {
 	} `json:"meta"`
 }
 
+// idRecord is the part of a record a job with IDsOnly reads.
+type idRecord struct {
+	ID httpsource.Member[int64] `json:"id"`
+}
+
 // decodePage decodes and normalizes page index of size records. Errors do
 // not name the job or page: the caller adds them. A response without a
 // total is not documented to happen; a short page then ends the listing.
 func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Page, error) {
+	if job.IDsOnly {
+		return httpsource.DecodeIDPage[idRecord, response[idRecord]](
+			body, index, size, func(rec *idRecord) (string, error) { return userID(&rec.ID) })
+	}
 	return httpsource.DecodePage[record, response[json.RawMessage], response[record]](
 		body, job.IncludeRaw, index, size, func(rec *record) (schema.User, error) { return normalize(job, rec) })
+}
+
+// userID is a record's id, which must be sent once.
+func userID(id *httpsource.Member[int64]) (string, error) {
+	if id.Value() == nil {
+		return "", errors.New("record has no id")
+	}
+	if err := id.Optional("id"); err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(id.V, 10), nil
 }
 
 // normalize maps a record to schema v1: name is the full name (Medipim has
@@ -64,16 +84,14 @@ func decodePage(job httpsource.Job, body []byte, index, size int) (httpsource.Pa
 // unix-second timestamps become UTC instants. Medipim says nothing about
 // whether a user is active, so active stays null.
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	if rec.ID.Value() == nil {
-		return schema.User{}, errors.New("record has no id")
-	}
-	if err := rec.ID.Optional("id"); err != nil {
+	id, err := userID(&rec.ID)
+	if err != nil {
 		return schema.User{}, err
 	}
 	u := schema.User{
 		Provider:    Name,
 		Job:         job.Name,
-		ID:          strconv.FormatInt(rec.ID.V, 10),
+		ID:          id,
 		ExtractedAt: job.ExtractedAt,
 		CreatedAt:   unixTime(rec.Meta.CreatedAt),
 		UpdatedAt:   unixTime(rec.Meta.UpdatedAt),

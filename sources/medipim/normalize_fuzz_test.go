@@ -51,5 +51,8 @@ func FuzzDecodePage(f *testing.F) {
 		job.IncludeRaw = true
 		raw, errRaw := decodePage(job, body, int(index), size)
 		sourcetest.CheckDecoded(t, body, int(index), size, plain, raw, errPlain, errRaw, "results")
+		job.IncludeRaw, job.IDsOnly = false, true
+		ids, errIDs := decodePage(job, body, int(index), size)
+		sourcetest.CheckIDsOnly(t, plain, ids, errPlain, errIDs)
 	})
 }

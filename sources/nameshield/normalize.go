@@ -62,27 +62,45 @@ type record struct {
 // not name the job or page: the caller adds them. A response without a
 // total is not documented to happen; a short page then ends the listing.
 func decodePage(job httpsource.Job, body []byte, index, limit int) (httpsource.Page, error) {
+	if job.IDsOnly {
+		return httpsource.DecodeIDPage[idRecord, response[idRecord]](
+			body, index, limit, func(rec *idRecord) (string, error) { return userID(&rec.ID) })
+	}
 	return httpsource.DecodePage[record, response[json.RawMessage], response[record]](
 		body, job.IncludeRaw, index, limit, func(rec *record) (schema.User, error) { return normalize(job, rec) })
+}
+
+// idRecord is the part of a record a job with IDsOnly reads.
+type idRecord struct {
+	ID httpsource.Member[string] `json:"id"`
+}
+
+// userID is a record's id, which must be sent once, and not empty.
+func userID(id *httpsource.Member[string]) (string, error) {
+	switch {
+	case id.Value() == nil:
+		return "", errors.New("record has no id")
+	case id.V == "":
+		return "", errors.New("record has an empty id")
+	}
+	if err := id.Optional("id"); err != nil {
+		return "", err
+	}
+	return id.V, nil
 }
 
 // normalize maps a record to schema v1. The API has one phone number, so
 // phones is that one number, or null when the API sends none. A user is
 // active unless expires_at is at or before the run's clock (the contract).
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	switch {
-	case rec.ID.Value() == nil:
-		return schema.User{}, errors.New("record has no id")
-	case rec.ID.V == "":
-		return schema.User{}, errors.New("record has an empty id")
-	}
-	if err := rec.ID.Optional("id"); err != nil {
+	id, err := userID(&rec.ID)
+	if err != nil {
 		return schema.User{}, err
 	}
 	u := schema.User{
 		Provider:    Name,
 		Job:         job.Name,
-		ID:          rec.ID.V,
+		ID:          id,
 		FirstName:   schema.FromPtr(rec.FirstName),
 		LastName:    schema.FromPtr(rec.LastName),
 		Email:       schema.FromPtr(rec.Email),
@@ -97,7 +115,6 @@ func normalize(job httpsource.Job, rec *record) (schema.User, error) {
 	if rec.CustomerID != nil {
 		u.OrganizationID = schema.Some(strconv.FormatInt(*rec.CustomerID, 10))
 	}
-	var err error
 	for _, f := range []struct {
 		name string
 		in   *string

@@ -125,10 +125,38 @@ func decodeJSONPage[T any](body []byte) (*jsonPage[T], error) {
 	return p, errors.Join(p.TotalItems.Optional("PagedUsers.TotalItems"), p.TotalPages.Optional("PagedUsers.TotalPages"))
 }
 
+// idRecord is the part of a record a job with IDsOnly reads.
+type idRecord struct {
+	UserProviderKey httpsource.Member[string]
+}
+
+// userKey is a record's UserProviderKey, its id: sent once, not empty.
+func userKey(key *httpsource.Member[string]) (string, error) {
+	switch {
+	case key.Value() == nil:
+		return "", errNoKey
+	case key.V == "":
+		return "", errors.New("record has an empty UserProviderKey")
+	}
+	if err := key.Optional("UserProviderKey"); err != nil {
+		return "", err
+	}
+	return key.V, nil
+}
+
 // decodeJSON decodes a GetUsersResult in the JSON form and normalizes its
-// users, keeping each record's JSON when the job asks for raw.
+// users, keeping each record's JSON when the job asks for raw. The XML
+// form has no such shortcut for IDsOnly: its tree is built whole anyway.
 func decodeJSON(job httpsource.Job, body []byte) ([]schema.User, totals, error) {
 	norm := func(rec *record) (schema.User, error) { return normalize(job, rec) }
+	if job.IDsOnly {
+		page, err := decodeJSONPage[idRecord](body)
+		if err != nil {
+			return nil, totals{}, err
+		}
+		users, err := httpsource.IDUsers(*page.Items, func(rec *idRecord) (string, error) { return userKey(&rec.UserProviderKey) })
+		return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
+	}
 	if job.IncludeRaw {
 		page, err := decodeJSONPage[json.RawMessage](body)
 		if err != nil {
@@ -289,16 +317,10 @@ func xmlRecord(e *element) (record, error) {
 // CustomerId, roles the true Is* flags, and updated_at the only time the
 // API gives.
 func normalize(job httpsource.Job, rec *record) (schema.User, error) {
-	switch {
-	case rec.UserProviderKey.Value() == nil:
-		return schema.User{}, errNoKey
-	case rec.UserProviderKey.V == "":
-		return schema.User{}, errors.New("record has an empty UserProviderKey")
-	}
-	if err := rec.UserProviderKey.Optional("UserProviderKey"); err != nil {
+	key, err := userKey(&rec.UserProviderKey)
+	if err != nil {
 		return schema.User{}, err
 	}
-	key := rec.UserProviderKey.V
 	updated, err := parseUpdated(rec.LastUpdatedUtc)
 	if err != nil {
 		return schema.User{}, fmt.Errorf("user %s: LastUpdatedUtc: %w", key, err)

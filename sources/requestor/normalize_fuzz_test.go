@@ -65,6 +65,9 @@ func fuzzDecode(t *testing.T, form string, body []byte, index, pageSize uint16, 
 	job.IncludeRaw = true
 	raw, errRaw := decodePage(job, body, int(index), size)
 	sourcetest.CheckDecodedBy(t, oracle, int(index), size, plain, raw, errPlain, errRaw)
+	job.IncludeRaw, job.IDsOnly = false, true
+	ids, errIDs := decodePage(job, body, int(index), size)
+	sourcetest.CheckIDsOnly(t, plain, ids, errPlain, errIDs)
 }
 
 // FuzzDecodePageJSON feeds arbitrary bodies to the decoder of the JSON
