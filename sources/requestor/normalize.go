@@ -44,12 +44,18 @@ type language string
 // UnmarshalJSON reads the JSON form's Language: the number of the .NET
 // enum, or its name should a host be set to write enums as names.
 func (l *language) UnmarshalJSON(b []byte) error {
+	// Most users send 0: a number is tried first when it looks like one,
+	// which spares encoding/json's error for the string that it is not.
+	var code int64
+	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') && json.Unmarshal(b, &code) == nil {
+		*l = language(languageName(code))
+		return nil
+	}
 	var name string
 	if json.Unmarshal(b, &name) == nil {
 		*l = language(name)
 		return nil
 	}
-	var code int64
 	if err := json.Unmarshal(b, &code); err != nil {
 		return fmt.Errorf("language %s is neither a number nor a name", httpsource.Excerpt(b))
 	}
