@@ -9,6 +9,12 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
+// zstdStreamWindow is the zstd window of a text file. The default (8 MiB)
+// keeps 12 MiB of history per file, the largest buffer of a job's output;
+// a row repeats what rows near it hold (a domain, a date, a language), not
+// what a row megabytes back held, so files grow by a fraction of a per cent.
+const zstdStreamWindow = 1 << 20
+
 // compression is a whole-file codec for the text formats.
 type compression struct {
 	suffix      string // appended to the file name, with its dot; "" for none
@@ -45,7 +51,8 @@ func lookupCompression(name string) (compression, error) {
 		}}, nil
 	case "zstd":
 		return compression{suffix: ".zst", contentType: "application/zstd", wrap: func(w io.Writer) (io.WriteCloser, error) {
-			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest))
+			return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedFastest),
+				zstd.WithWindowSize(zstdStreamWindow))
 		}}, nil
 	}
 	return compression{}, fmt.Errorf("sinks: unknown compression %q (want gzip, zstd or none)", name)
