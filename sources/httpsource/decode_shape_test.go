@@ -43,6 +43,7 @@ func TestDecodeUsersChecksTheEnvelope(t *testing.T) {
 		{`{"data": {"items": [{"ID": "a"}], "items": []}}`, "data.items is sent more than once"},
 		{`{"data": {"items": [{"ID": "a"}], "ITEMS": []}}`, "data.items is sent more than once"},
 		{`{"data": {"items": [{"ID": "a"}], "\u0069tems": []}}`, "data.items is sent more than once"},
+		{"{\"data\": {\"items\": [{\"ID\": \"a\\\"]}\\\\\"}, {\"ID\": \"[{\"}]\n\t ,  \"items\": []}}", "data.items is sent more than once"},
 		{`{"data": {"items": {}}}`, "decode response: json: cannot unmarshal object into data.items ("},
 		{`{"data": {"count": "1", "items": []}}`, "decode response: json: cannot unmarshal string into data.count (int64)"},
 		{`{"data": {"count": 1, "Count": 2, "items": []}}`, "data.count is sent more than once"},

@@ -416,7 +416,10 @@ func (s *pathScan) skip() {
 			i++
 		default:
 			if depth > 0 {
-				i++
+				// Up to the next byte that matters: in an indented body
+				// most bytes between strings are spaces.
+				for i++; !scanStops[b[i]]; i++ {
+				}
 				continue
 			}
 			// A number, true, false or null, up to its end.
@@ -431,15 +434,26 @@ func (s *pathScan) skip() {
 	}
 }
 
+// scanStops are the bytes skip stops at off a string; stringStops those
+// it stops at on one.
+var scanStops, stringStops = func() (off, on [256]bool) {
+	for _, c := range []byte(`"{}[]`) {
+		off[c] = true
+	}
+	on['"'], on['\\'] = true, true
+	return off, on
+}()
+
 // skipString returns the position after the string that starts at b[i].
 func skipString(b []byte, i int) int {
 	for i++; ; i++ {
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i++ // the escaped byte, a quote or a backslash too
+		for !stringStops[b[i]] {
+			i++
 		}
+		if b[i] == '"' {
+			return i + 1
+		}
+		i++ // past the backslash; the loop's i++ passes the escaped byte
 	}
 }
 
