@@ -25,7 +25,9 @@ type Client struct {
 	cfg     ClientConfig
 	http    *http.Client
 	sent    *atomic.Int64 // requests sent, retries and redirects included
+	limited *atomic.Int64 // 429 answers
 	retries atomic.Int64  // waits before sending a request again
+	budget  *Budget
 	log     *slog.Logger
 	redact  *strings.Replacer
 	authErr error
@@ -33,13 +35,21 @@ type Client struct {
 
 // Stats is what a client has sent so far.
 type Stats struct {
-	Requests int64 // HTTP requests sent, retries and redirects included
-	Retries  int64 // requests sent again after a failed attempt
+	Requests    int64 // HTTP requests sent, retries and redirects included
+	Retries     int64 // requests sent again after a failed attempt
+	RateLimited int64 // answers with status 429
+	// RateLimit is the request rate, per second, that the client's budget
+	// allows now (+Inf: no limit): its configured rate, lowered to a
+	// stricter one the API advertises or after 429s (see Budget).
+	RateLimit float64
 }
 
 // Stats returns the requests sent so far.
 func (c *Client) Stats() Stats {
-	return Stats{Requests: c.sent.Load(), Retries: c.retries.Load()}
+	return Stats{
+		Requests: c.sent.Load(), Retries: c.retries.Load(), RateLimited: c.limited.Load(),
+		RateLimit: c.budget.rateNow(),
+	}
 }
 
 // NewClient returns a client for one job.
@@ -53,6 +63,8 @@ func NewClient(cfg ClientConfig) *Client {
 		base:        cfg.Transport,
 		budget:      budget,
 		timeout:     cfg.Timeout,
+		maxHold:     cfg.Retry.MaxBackoff,
+		log:         cfg.Logger.With("job", cfg.Job, "provider", cfg.Provider),
 		maxRequests: cfg.MaxRequests,
 	}
 	return &Client{
@@ -62,6 +74,8 @@ func NewClient(cfg ClientConfig) *Client {
 			CheckRedirect: sameOriginRedirects,
 		},
 		sent:    &transport.sent,
+		limited: &transport.limited,
+		budget:  budget,
 		log:     cfg.Logger,
 		redact:  cfg.Auth.redactor(),
 		authErr: cfg.Auth.check(),

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpproxy"
-	"golang.org/x/time/rate"
 )
 
 // maxBodyBytes bounds one response held in memory: pages are small, and a
@@ -26,23 +27,27 @@ const maxBodyBytes = 64 << 20
 const maxRedirects = 10
 
 // attemptTransport makes one attempt of a request: it takes its place in
-// flight and a token from the account's budget, then sends the request and
-// reads the whole body under the per-attempt timeout. Reading the body here
-// makes a stalled or cut body a failed attempt that the retry loop repeats,
-// like a refused connection, and keeps the place in flight until the
-// answer is in.
+// flight and its turn from the account's budget, then sends the request,
+// adapts the budget to the answer's status and rate-limit headers, and
+// reads the whole body under the per-attempt timeout. Reading the body
+// here makes a stalled or cut body a failed attempt that the retry loop
+// repeats, like a refused connection, and keeps the place in flight until
+// the answer is in.
 type attemptTransport struct {
 	base        http.RoundTripper
 	budget      *Budget
 	timeout     time.Duration
+	maxHold     time.Duration // the longest hold an answer to this job sets on the budget
+	log         *slog.Logger  // with the job and provider
 	sent        atomic.Int64
-	maxRequests int64 // requests it may send; 0: no bound
+	limited     atomic.Int64 // 429 answers
+	maxRequests int64        // requests it may send; 0: no bound
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The timeout starts after the wait for the budget: waiting for our
 	// own rate limit is not the server being slow.
-	release, err := t.budget.acquire(req.Context())
+	sentAt, release, err := t.budget.acquire(req.Context())
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // a RoundTripper must close the body, even on error
@@ -63,6 +68,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if err != nil {
 		return nil, t.attemptError(ctx, req, err)
 	}
+	t.adapt(sentAt, resp)
 	body, err := readBody(resp.Body)
 	if err != nil {
 		return nil, t.attemptError(ctx, req, err)
@@ -70,6 +76,22 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// adapt counts a 429 and adapts the budget to the answer (see
+// Budget.observe), logging what changed for every job on the account.
+func (t *attemptTransport) adapt(sentAt time.Time, resp *http.Response) {
+	if resp.StatusCode == http.StatusTooManyRequests {
+		t.limited.Add(1)
+	}
+	a := t.budget.observe(time.Now(), sentAt, resp, t.maxHold)
+	if a.hold > 0 {
+		t.log.Info("the API's rate limit holds the account's requests", "status", resp.StatusCode, "for", a.hold.Round(time.Millisecond))
+	}
+	if a.lowered {
+		t.log.Info("lowered the account's request rate: the API's limit is below it", "status", resp.StatusCode,
+			"requests_per_second", math.Round(a.rate*100)/100)
+	}
 }
 
 // attemptError tells our per-attempt timeout apart from the end of the
@@ -98,17 +120,6 @@ func readBody(body io.ReadCloser) ([]byte, error) {
 		return nil, &permanentError{fmt.Errorf("response body larger than %d MiB", maxBodyBytes>>20)}
 	}
 	return b, nil
-}
-
-// newLimiter spaces requests evenly at N per Per, with a burst of 1. A token
-// bucket admits burst+N requests in any window of length Per, and providers
-// count their budget per window: with a burst of N the client could send
-// twice the documented budget in the first minute and collect 429s.
-func newLimiter(r Rate) *rate.Limiter {
-	if r.N <= 0 || r.Per <= 0 {
-		return rate.NewLimiter(rate.Inf, 0)
-	}
-	return rate.NewLimiter(rate.Limit(float64(r.N)/r.Per.Seconds()), 1)
 }
 
 // sameOriginRedirects follows redirects only to the scheme and host of the

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -26,10 +27,31 @@ import (
 // after about 2×RateTolerance).
 const RateTolerance = 250 * time.Millisecond
 
+// RateLimitHeaders is how the simulator's rate limit advertises itself,
+// on every answer to a credential under Options.RateLimit.
+type RateLimitHeaders int
+
+// The header styles the simulator can send.
+const (
+	// NoRateLimitHeaders: only a 429's Retry-After tells of the limit.
+	NoRateLimitHeaders RateLimitHeaders = iota
+	// IETFRateLimitHeaders: the IETF draft's (draft-ietf-httpapi-ratelimit-headers)
+	// RateLimit-Policy: "default";q=N;w=SECONDS, the limit over whole
+	// seconds, and RateLimit: "default";r=REMAINING;t=SECONDS, the whole
+	// requests left in the credential's bucket and the seconds until it
+	// is full, rounded up.
+	IETFRateLimitHeaders
+	// XRateLimitHeaders: X-RateLimit-Limit: N (no window, as most APIs
+	// send it), X-RateLimit-Remaining and X-RateLimit-Reset as a Unix
+	// time in seconds, rounded up, as GitHub's API sends them.
+	XRateLimitHeaders
+)
+
 // accounts counts one provider's requests by credential, and limits each
 // credential's rate when a limit is set: providers budget per token.
 type accounts struct {
-	limit httpsource.Rate // unlimited when N or Per is not positive
+	limit   httpsource.Rate // unlimited when N or Per is not positive
+	headers RateLimitHeaders
 
 	mu    sync.Mutex
 	byKey map[string]*account
@@ -62,8 +84,9 @@ func credential(r *http.Request) string {
 }
 
 // admit counts r for its credential and reports whether the credential's
-// bucket lets it through; when not, retryAfter is when it would.
-func (a *accounts) admit(r *http.Request) (ok bool, retryAfter time.Duration) {
+// bucket lets it through; when not, retryAfter is when it would. It sets
+// the rate-limit headers of the answer on h.
+func (a *accounts) admit(h http.Header, r *http.Request) (ok bool, retryAfter time.Duration) {
 	key := credential(r)
 	now := time.Now()
 	a.mu.Lock()
@@ -80,13 +103,41 @@ func (a *accounts) admit(r *http.Request) (ok bool, retryAfter time.Duration) {
 		a.byKey[key] = acc
 	}
 	acc.last = now
-	if acc.bucket == nil || acc.bucket.AllowN(now, 1) {
+	if acc.bucket == nil {
+		acc.served++
+		return true, 0
+	}
+	ok = acc.bucket.AllowN(now, 1)
+	a.advertise(h, acc.bucket, now)
+	if ok {
 		acc.served++
 		return true, 0
 	}
 	acc.limited++
 	missing := 1 - acc.bucket.TokensAt(now)
 	return false, time.Duration(missing / float64(acc.bucket.Limit()) * float64(time.Second))
+}
+
+// advertise sets the rate-limit headers of a.headers on h, for a bucket
+// as it is at now.
+func (a *accounts) advertise(h http.Header, bucket *rate.Limiter, now time.Time) {
+	tokens := max(bucket.TokensAt(now), 0)
+	remaining := int(tokens)
+	untilFull := (float64(bucket.Burst()) - tokens) / float64(bucket.Limit())
+	switch a.headers {
+	case IETFRateLimitHeaders:
+		// The window in whole seconds, the quota scaled to it: 40/1s is
+		// q=40;w=1, 100/1m q=100;w=60.
+		w := max(math.Round(a.limit.Per.Seconds()), 1)
+		q := int(float64(a.limit.N) * w / a.limit.Per.Seconds())
+		h.Set("RateLimit-Policy", fmt.Sprintf(`"default";q=%d;w=%d`, q, int(w)))
+		h.Set("RateLimit", fmt.Sprintf(`"default";r=%d;t=%d`, remaining, int(math.Ceil(untilFull))))
+	case XRateLimitHeaders:
+		h.Set("X-RateLimit-Limit", strconv.Itoa(a.limit.N))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		reset := now.Add(time.Duration(untilFull * float64(time.Second)))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(float64(reset.UnixNano())/1e9)), 10))
+	}
 }
 
 // stats lists the provider's accounts by fingerprint.

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -149,6 +150,79 @@ func TestRateLimitAnswersInTheProvidersErrorFormat(t *testing.T) {
 				resp.Header.Get("Content-Type") != tc.contentType || string(body) != tc.body {
 				t.Errorf("HTTP %d, Retry-After %q, %s: %q\nwant %s: %q",
 					resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Content-Type"), body, tc.contentType, tc.body)
+			}
+		})
+	}
+}
+
+// TestRateLimitHeaders sends requests at once on one token until refused,
+// in each header style: every answer advertises the limit and what is
+// left of the token's bucket, down to none on the 429.
+func TestRateLimitHeaders(t *testing.T) {
+	const perSecond = 20 // a bucket of 1 + 20×250ms = 6
+	for _, tc := range []struct {
+		name    string
+		headers RateLimitHeaders
+		check   func(t *testing.T, h http.Header, remaining int, start time.Time)
+	}{
+		{"none", NoRateLimitHeaders, func(t *testing.T, h http.Header, _ int, _ time.Time) {
+			for name := range h {
+				if strings.Contains(strings.ToLower(name), "ratelimit") {
+					t.Errorf("header %s: %q, want no rate-limit headers by default", name, h.Get(name))
+				}
+			}
+		}},
+		{"ietf", IETFRateLimitHeaders, func(t *testing.T, h http.Header, remaining int, _ time.Time) {
+			if got := h.Get("RateLimit-Policy"); got != `"default";q=20;w=1` {
+				t.Errorf("RateLimit-Policy %q", got)
+			}
+			// The bucket refills 20 a second: at most 1 s to be full.
+			if got, want := h.Get("RateLimit"), fmt.Sprintf(`"default";r=%d;t=1`, remaining); got != want {
+				t.Errorf("RateLimit %q, want %q", got, want)
+			}
+		}},
+		{"x", XRateLimitHeaders, func(t *testing.T, h http.Header, remaining int, start time.Time) {
+			reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+			if h.Get("X-RateLimit-Limit") != "20" || h.Get("X-RateLimit-Remaining") != strconv.Itoa(remaining) ||
+				err != nil || reset < start.Unix() || reset > time.Now().Unix()+2 {
+				t.Errorf("X-RateLimit-* %q %q %q, want 20, %d and a Unix time within 2 s",
+					h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining"), h.Get("X-RateLimit-Reset"), remaining)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := Start("127.0.0.1:0", Options{
+				Users: 5, Seed: 1, RateLimit: httpsource.Rate{N: perSecond, Per: time.Second}, RateLimitHeaders: tc.headers,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = srv.Close() })
+			start := time.Now()
+			var headers []http.Header
+			for status := 0; status != http.StatusTooManyRequests && len(headers) < 50; {
+				req, _ := http.NewRequest(http.MethodGet, srv.BaseURL("nameshield")+"/user/v1/users?limit=10", nil)
+				req.Header.Set("Authorization", "Bearer headers")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				status = resp.StatusCode
+				headers = append(headers, resp.Header)
+			}
+			if len(headers) < 6 || len(headers) == 50 {
+				t.Fatalf("refused after %d requests, want about 7", len(headers))
+			}
+			// The 429 and the answer that took the last whole token have
+			// none left; a refill between earlier requests, on a slow
+			// machine, makes their counts uncertain.
+			for _, h := range headers[len(headers)-2:] {
+				tc.check(t, h, 0, start)
+			}
+			if tc.headers == NoRateLimitHeaders {
+				tc.check(t, headers[0], 0, start)
 			}
 		})
 	}

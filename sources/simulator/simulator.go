@@ -40,6 +40,9 @@ type Options struct {
 	// other than x-session-token is not told apart: all such clients of a
 	// provider share one budget.
 	RateLimit httpsource.Rate
+	// RateLimitHeaders is how the rate limit advertises itself on every
+	// answer; by default it does not.
+	RateLimitHeaders RateLimitHeaders
 }
 
 // DefaultUsers is the population the built-in simulator serves when a job
@@ -102,7 +105,7 @@ func NewHandler(opts Options) *Handler {
 		p := &provider{
 			h: h, name: sp.Name, sim: sp.Simulator(pop.People()), refuse: sp.SimulatorRefusal, pop: pop, ids: simulatedIDs[sp.Name],
 			salt:     mix(opts.Seed ^ hashName(sp.Name)),
-			accounts: &accounts{limit: opts.RateLimit, byKey: map[string]*account{}},
+			accounts: &accounts{limit: opts.RateLimit, headers: opts.RateLimitHeaders, byKey: map[string]*account{}},
 		}
 		for _, f := range opts.Faults.Requests {
 			switch {
@@ -142,7 +145,7 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The limit stands in front of the API, as a provider's gateway does:
 	// a refused request takes no request number, so the same seed still
 	// faults the same requests the API serves.
-	if ok, retryAfter := p.accounts.admit(r); !ok {
+	if ok, retryAfter := p.accounts.admit(w.Header(), r); !ok {
 		p.writeLimited(w, r, retryAfter)
 		return
 	}
