@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -212,4 +213,103 @@ jobs:
 			t.Errorf("%s: %d requests in %.2f s (%s), want 100 in 9.9 s at the shared 10/1s", pj.Job, deref(pj.Requests), secs, pj.Error)
 		}
 	}
+}
+
+// TestJobAdaptsToARateLimitBelowItsOwn runs a Nameshield job told the
+// account allows 40 requests a second against a simulator that allows 20,
+// in each of the simulator's ways of saying so. The job completes and
+// reports the 429s it got and the rate it ended at, and keeps most of the
+// API's budget busy.
+//
+// With Retry-After alone, the budget learns the rate from the 429s, which
+// stop once it has: a few in some 200 requests (without adapting, one in
+// every two or three requests is refused). With the limit advertised, it
+// keeps to it from the first answer (RateLimit-Policy) or lowers its rate
+// as the quota runs out (X-RateLimit-Remaining), without a 429.
+func TestJobAdaptsToARateLimitBelowItsOwn(t *testing.T) {
+	const limit = 20 // the simulator's, per second
+	for _, tc := range []struct {
+		name                   string
+		headers                simulator.RateLimitHeaders
+		minLimited, maxLimited int64
+		// Bounds of the rate at the end: lowered below the configured 40
+		// when learnt from 429s, at most the limit when advertised.
+		minRate, maxRate float64
+	}{
+		{"retry-after only", simulator.NoRateLimitHeaders, 1, 5, limit / 4, 39},
+		{"ietf draft headers", simulator.IETFRateLimitHeaders, 0, 0, limit, limit},
+		{"x-ratelimit headers", simulator.XRateLimitHeaders, 0, 0, limit / 4, 39},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each against its own simulator, and bound by its rate
+			const users = 2000
+			sim, err := simulator.Start("127.0.0.1:0", simulator.Options{
+				Users: users, Seed: 5, RateLimit: httpsource.Rate{N: limit, Per: time.Second}, RateLimitHeaders: tc.headers,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = sim.Close() })
+			yml := "version: 1\noutput: {destination: \"{{out}}\", formats: [jsonl]}\njobs:\n" +
+				"  - {name: ns, provider: nameshield, base_url: " + sim.BaseURL("nameshield") +
+				", page_size: 10, max_in_flight: 4, rate_limit: 40/1s, drift: {confirm: false}, auth: {type: bearer, token: ns-TOKEN}}\n"
+			logs := &bytes.Buffer{}
+			sum, err := Run(context.Background(), parseTestConfig(t, yml, t.TempDir()), Options{
+				RunID: "r1", Now: pinnedNow, Version: "test", Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, acc := sum.Jobs[0], sim.Stats().Accounts[0]
+			wall := acc.Last.Sub(acc.First).Seconds()
+			use := float64(acc.Served+acc.Limited) / (wall * limit)
+			final := -1.0
+			if j.RateLimitFinal != nil {
+				final = *j.RateLimitFinal
+			}
+			t.Logf("%d requests, %d refused with 429, in %.2f s: %.1f%% of %d/s; %.2f/s over the job's %.2f s, ended at %v/s",
+				j.Requests, j.RateLimited, wall, 100*use, limit, j.RequestsPerSecond, j.Seconds, final)
+			if j.Status != StatusSucceeded || j.Records != users {
+				t.Fatalf("%s with %d records, want %d: %s", j.Status, j.Records, users, j.Error)
+			}
+			if j.RateLimited < tc.minLimited || j.RateLimited > tc.maxLimited {
+				t.Errorf("%d 429s, want %d to %d", j.RateLimited, tc.minLimited, tc.maxLimited)
+			}
+			if uint64(j.RateLimited) != acc.Limited {
+				t.Errorf("the job reports %d 429s, the simulator sent %d", j.RateLimited, acc.Limited)
+			}
+			if n := len(refusedAt(t, logs)); int64(n) != j.RateLimited {
+				t.Errorf("%d retries after a 429 logged, want %d", n, j.RateLimited)
+			}
+			if final < tc.minRate || final > tc.maxRate {
+				t.Errorf("rate at the end %v/s, want within [%v, %v]", final, tc.minRate, tc.maxRate)
+			}
+			// Each Retry-After (1 s, the simulator's whole seconds) or
+			// exhausted quota holds the budget, and each decrease takes
+			// recovery to win back: 60 % leaves room for both.
+			if use < 0.6 {
+				t.Errorf("%.1f%% of the budget used, want at least 60%%", 100*use)
+			}
+		})
+	}
+}
+
+// refusedAt lists when the job logged a retry after a 429.
+func refusedAt(t *testing.T, logs *bytes.Buffer) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec struct {
+			Time   time.Time `json:"time"`
+			Msg    string    `json:"msg"`
+			Status int       `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec.Msg == "retrying request" && rec.Status == 429 {
+			out = append(out, rec.Time)
+		}
+	}
+	return out
 }

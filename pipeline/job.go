@@ -113,9 +113,13 @@ func (r *runner) runJob(ctx context.Context, job Job) JobResult {
 	res.Seconds = elapsed.Round(time.Millisecond).Seconds()
 	if client != nil {
 		stats := client.Stats()
-		res.Requests, res.Retries = stats.Requests, stats.Retries
+		res.Requests, res.Retries, res.RateLimited = stats.Requests, stats.Retries, stats.RateLimited
 		if elapsed > 0 {
 			res.RequestsPerSecond = math.Round(float64(stats.Requests)/elapsed.Seconds()*100) / 100
+		}
+		if !math.IsInf(stats.RateLimit, 1) && stats.Requests > 0 {
+			r := math.Round(stats.RateLimit*100) / 100
+			res.RateLimitFinal = &r
 		}
 	}
 	if m != nil {

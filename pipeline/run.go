@@ -89,10 +89,16 @@ type JobResult struct {
 	Incremental *Window `json:"incremental"`
 	Requests    int64   `json:"requests"` // HTTP requests sent to the provider, retries included
 	Retries     int64   `json:"retries"`
+	RateLimited int64   `json:"rate_limited"` // answers of 429 Too Many Requests among them
 	// RequestsPerSecond is the effective request rate: requests over the
 	// job's wall time.
 	RequestsPerSecond float64 `json:"requests_per_second"`
-	Seconds           float64 `json:"seconds"` // wall time, to the millisecond
+	// RateLimitFinal is the request rate, per second, that the job's
+	// budget allowed when it ended: its rate_limit (its account's, when
+	// shared), lowered to a stricter rate the API advertised or after
+	// 429s. Null without a limit, or when the job sent no request.
+	RateLimitFinal *float64 `json:"rate_limit_final"`
+	Seconds        float64  `json:"seconds"` // wall time, to the millisecond
 }
 
 // FileResult is one committed data file in the summary.

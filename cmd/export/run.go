@@ -268,18 +268,24 @@ func printSummary(w io.Writer, sum *pipeline.Summary, format string) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "run %s: %s\n", sum.RunID, sum.Status)
-	fmt.Fprintln(tw, "JOB\tPROVIDER\tSTATUS\tRECORDS\tSOURCE TOTAL\tSINCE\tREQUESTS\tRETRIES\tDRIFT\tFILES\tSECONDS\tOUTPUT / ERROR")
+	// 429 and the rates show what the API's rate limit did to the job: the
+	// requests per second it sent, and the budget's rate when it ended.
+	fmt.Fprintln(tw, "JOB\tPROVIDER\tSTATUS\tRECORDS\tSOURCE TOTAL\tSINCE\tREQUESTS\tRETRIES\t429\tREQ/S\tLIMIT/S\tDRIFT\tFILES\tSECONDS\tOUTPUT / ERROR")
 	for _, j := range sum.Jobs {
 		total := "-"
 		if j.SourceTotal != nil {
 			total = strconv.FormatInt(*j.SourceTotal, 10)
 		}
+		limit := "-"
+		if j.RateLimitFinal != nil {
+			limit = strconv.FormatFloat(*j.RateLimitFinal, 'f', -1, 64)
+		}
 		detail := braced(j.Manifests)
 		if j.Error != "" {
 			detail = j.Error
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%s\n", j.Job, j.Provider, j.Status, j.Records, total,
-			sinceText(j.Incremental), j.Requests, j.Retries, j.DriftEvents, len(j.Files), j.Seconds, detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%.1f\t%s\t%d\t%d\t%.1f\t%s\n", j.Job, j.Provider, j.Status, j.Records, total,
+			sinceText(j.Incremental), j.Requests, j.Retries, j.RateLimited, j.RequestsPerSecond, limit, j.DriftEvents, len(j.Files), j.Seconds, detail)
 	}
 	return tw.Flush()
 }
