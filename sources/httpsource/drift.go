@@ -16,7 +16,7 @@ const (
 	DriftPageCount  = "page_count_changed" // a page reports another page count than page 0
 	DriftDuplicate  = "duplicate_id"       // an id already seen on this pass
 	DriftShortPage  = "short_page"         // a page before the last holds fewer users than page 0
-	DriftFirstPage  = "first_page_changed" // an earlier listing of a Sequence changed by its end
+	DriftFirstPage  = "first_page_changed" // a listing of a Sequence changed by its end
 	DriftConfirm    = "confirm_mismatch"   // a second read of the listing held other ids
 	maxTrackedPages = 1<<24 - 1            // pages a seen id can name; see driftCheck.seen
 )
@@ -115,21 +115,21 @@ func (d *driftCheck) ids(p Page, index int) error {
 	return nil
 }
 
-// recheck compares page 0 of an earlier listing, fetched again once the
-// whole Sequence was read, with what it was: a user deleted from the
-// first listing while the second was paged shows only there.
+// recheck compares page 0 of a listing, fetched again once every page of
+// the Sequence was in, with what it was: a user deleted from the first
+// listing while the second was paged may show only there.
 func (d *driftCheck) recheck(listing int, now Page) error {
 	first := d.firsts[listing]
 	d.listing = listing
 	switch {
 	case now.Total != first.total:
-		return d.drift(DriftFirstPage, 0, "page 0 reported a total of %s, and %s once the later listings were read",
+		return d.drift(DriftFirstPage, 0, "page 0 reported a total of %s, and %s once every listing was read",
 			nullString(first.total), nullString(now.Total))
 	case now.Pages != first.pages:
-		return d.drift(DriftFirstPage, 0, "page 0 reported %s pages, and %s once the later listings were read",
+		return d.drift(DriftFirstPage, 0, "page 0 reported %s pages, and %s once every listing was read",
 			nullString(first.pages), nullString(now.Pages))
 	case !slices.Equal(userIDs(now), first.ids):
-		return d.drift(DriftFirstPage, 0, "page 0 held other users once the later listings were read (%d users, then %d)",
+		return d.drift(DriftFirstPage, 0, "page 0 held other users once every listing was read (%d users, then %d)",
 			len(first.ids), len(now.Users))
 	}
 	return nil

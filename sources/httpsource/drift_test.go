@@ -169,7 +169,7 @@ func TestSequenceRereadsEarlierListings(t *testing.T) {
 	err := Sequence(t.Context(), []Pager{active, deleted}, 1, func(Page) error { return nil })
 	var drift *DriftError
 	if !errors.As(err, &drift) || drift.Event.Kind != DriftFirstPage || drift.Event.Listing != 0 ||
-		drift.Event.Detail != "page 0 reported a total of 150, and 149 once the later listings were read" {
+		drift.Event.Detail != "page 0 reported a total of 150, and 149 once every listing was read" {
 		t.Fatalf("err = %v, want first_page_changed on listing 0", err)
 	}
 }
@@ -211,4 +211,75 @@ func BenchmarkDriftCheckMillionIDs(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/id")
+}
+
+// mover is McTime's case: listings with a page count and no total, whose
+// users can move between them while they are paged.
+type mover struct {
+	mu    sync.Mutex
+	lists [2][]string
+	size  int
+	// before, if set, runs before listing l's page index is read.
+	before func(ctx context.Context, l, index int) error
+}
+
+func (m *mover) listing(l int) Pager {
+	return pagerFunc(func(ctx context.Context, index int) (Page, error) {
+		if m.before != nil {
+			if err := m.before(ctx, l, index); err != nil {
+				return Page{}, err
+			}
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		ids := m.lists[l]
+		p := pageOf(ids[min(index*m.size, len(ids)):min((index+1)*m.size, len(ids))]...)
+		p.Pages = schema.Some(max(1, (len(ids)+m.size-1)/m.size))
+		return p, nil
+	})
+}
+
+// The overlap's own gap: the second listing, short, is read whole while
+// the first one's last page is in flight, and a user of that page moves
+// into it meanwhile. Neither read holds the user, no page count changes,
+// and the first listing's page 0 is the same at the end; only the
+// second's page 0, read again, shows the move.
+func TestSequenceCatchesAMoveIntoAListingReadEarlier(t *testing.T) {
+	m := &mover{size: 3, lists: [2][]string{
+		{"a0", "a1", "a2", "a3", "a4", "a5", "a6", "moving"},
+		{"i0"},
+	}}
+	secondRead := make(chan struct{})
+	m.before = func(ctx context.Context, l, index int) error {
+		switch {
+		case l == 1 && index == 0:
+			select {
+			case <-secondRead: // the recheck
+			default:
+				defer close(secondRead)
+			}
+		case l == 0 && index == 2:
+			if err := waitFor(ctx, t, secondRead, "the read of the second listing"); err != nil {
+				return err
+			}
+			m.mu.Lock()
+			m.lists[0] = slices.DeleteFunc(slices.Clone(m.lists[0]), func(id string) bool { return id == "moving" })
+			m.lists[1] = append(m.lists[1], "moving")
+			m.mu.Unlock()
+		}
+		return nil
+	}
+	var emitted []string
+	err := Sequence(t.Context(), []Pager{m.listing(0), m.listing(1)}, 4, func(p Page) error {
+		emitted = append(emitted, userIDs(p)...)
+		return nil
+	})
+	if slices.Contains(emitted, "moving") {
+		t.Fatalf("emitted %v: the move was not in the middle of the reads", emitted)
+	}
+	var drift *DriftError
+	if !errors.As(err, &drift) || drift.Event.Kind != DriftFirstPage || drift.Event.Listing != 1 ||
+		drift.Event.Detail != "page 0 held other users once every listing was read (1 users, then 2)" {
+		t.Fatalf("err = %v, want first_page_changed on listing 1", err)
+	}
 }

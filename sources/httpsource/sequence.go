@@ -2,31 +2,288 @@ package httpsource
 
 import (
 	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/saas-export/export/schema"
 )
 
-// Sequence streams several listings of one provider one after the other,
-// as one listing: for an API that hides some users unless asked (McTime's
-// inactive users, Kare's deleted ones), a job exports each listing in turn.
+// Sequence streams several listings of one provider as one listing: for
+// an API that hides some users unless asked (McTime's inactive users,
+// Kare's deleted ones), a job exports each listing in turn. Pages are
+// emitted in order, listing 0's then listing 1's, but fetched
+// concurrently across the listings, so that a latency-bound job waits
+// for no listing's first page: at most maxInFlight (at least 1) pages are
+// in flight or waiting to be emitted, whichever listings they belong to
+// (see scheduler). emit is never called concurrently; the first error,
+// from a fetch or from emit, cancels the others and is returned.
+//
 // Page totals are running sums: a page of the second listing reports the
 // first listing's total plus its own, so the last page carries the whole
 // export's total. If a listing reports no total, no later page does.
 //
 // Every page is checked for drift before it is emitted (see DriftEvent):
 // its total and page count against its listing's page 0, its length, and
-// its ids against every id of the pass. Once the last listing is read,
-// page 0 of each earlier one is fetched again, since users that change
-// there meanwhile leave no other trace. The first drift ends the pass
-// with a *DriftError; nothing emitted before it should be kept.
+// its ids against every id of the pass. Once every page is in, page 0 of
+// each listing is fetched again (when there are several), since a user
+// that moves from one listing to another may leave no other trace.
+//
+// Which listings need that second look changed when they began to
+// overlap. A move from listing A to listing B at time t loses the user
+// unseen when A's page of it is read after t, B's before, and neither
+// listing has a read on both sides of t to compare with its page 0: all
+// of A read after t, all of B before. Read one after the other, only the
+// earlier listings could be all before a t, so they alone were read
+// again. Overlapping, a short last listing is read whole during the
+// first one's last pages, and a user moving out of those pages into it
+// is in neither; so each listing's page 0 is read again once every page
+// is in, which holds every listing, whatever the order of the reads, to
+// what its page 0 was until the end of the pass, for one request more
+// than before, in the same round. The first drift ends the pass with a
+// *DriftError; nothing emitted before it should be kept.
 func Sequence(ctx context.Context, listings []Pager, maxInFlight int, emit func(Page) error) error {
+	return sequence(ctx, listings, max(maxInFlight, 1), maxPages, emit)
+}
+
+// Rechecks is how many requests a Sequence of that many listings sends
+// after their pages: page 0 of each again, when there are several.
+func Rechecks(listings int) int {
+	if listings < 2 {
+		return 0
+	}
+	return listings
+}
+
+func sequence(ctx context.Context, listings []Pager, window, limit int, emit func(Page) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	s := &scheduler{ctx: gctx, g: g, window: window, limit: limit, free: window, wake: make(chan struct{}, 1)}
+	for _, p := range listings {
+		s.listings = append(s.listings, &listingRun{pager: p, known: 1, pending: map[int]*fetch{}})
+	}
+	s.rechecks = map[int]*fetch{}
+	s.mu.Lock()
+	s.fill()
+	s.mu.Unlock()
+	g.Go(func() error { return s.emitAll(emit) })
+	return g.Wait()
+}
+
+// scheduler fetches the pages of a Sequence within one window of places:
+// a page takes its place when its fetch starts and gives it back when it
+// is taken for emission, so a page waiting for the ones before it holds
+// memory against the window, as a request in flight does.
+//
+// Places go to pages in the order they are emitted, with one exception:
+// page 0 of the next listing starts once the current one has at most a
+// window of pages left to start, so it is in by the time they are and the
+// next listing's pages follow without a round trip between. Not sooner:
+// a page 0 fetched early waits, holding its place, until every page before
+// it is emitted (a window of 8 would page a long first listing at 7). It
+// takes the last free place only while a page of the current listing
+// holds one, which comes back when that page is emitted, so the page to
+// be emitted next can always start; and no page of a listing but its page
+// 0 starts before every page of the listings before it has, since such
+// pages could fill the window while the page to be emitted next waits for
+// a place.
+type scheduler struct {
+	ctx           context.Context // the group's: ended by the first error
+	g             *errgroup.Group
+	window, limit int
+	wake          chan struct{} // a page is in: the emitter may go on
+
+	mu       sync.Mutex
+	free     int // places of the window not taken
+	listings []*listingRun
+	front    int            // the first listing with pages not yet started
+	fetching int            // page fetches started and not returned
+	rechecks map[int]*fetch // page 0 of each listing again, once every page is in
+	recheck  int            // rechecks started
+}
+
+// listingRun is one listing's progress. A listing whose page 0 reports
+// a page count is known to its end at once; one that does not is
+// followed a page at a time, each page known to exist once the one before
+// it was in and was neither Last nor empty.
+type listingRun struct {
+	pager   Pager
+	known   int            // pages known to exist
+	final   bool           // known is the listing's length
+	started int            // pages started, in page order
+	first   bool           // page 0 is in
+	pending map[int]*fetch // pages started and not yet taken for emission
+}
+
+func (l *listingRun) allStarted() bool { return l.final && l.started >= l.known }
+
+// fetch is one request of the scheduler and its answer.
+type fetch struct {
+	page    Page
+	done    bool // page is in
+	dropped bool // past the listing's Last page: not wanted after all
+	cancel  context.CancelFunc
+}
+
+// fill starts fetches while the window has places; called with mu held
+// whenever a place is given back or a page is in.
+func (s *scheduler) fill() {
+	for s.free > 0 {
+		if l, ok := s.nextPage(); ok {
+			s.startPage(l)
+		} else if s.front == len(s.listings) && s.fetching == 0 && s.recheck < Rechecks(len(s.listings)) {
+			s.startRecheck()
+		} else {
+			return
+		}
+	}
+}
+
+// nextPage is the listing whose next page should start now, if any.
+func (s *scheduler) nextPage() (*listingRun, bool) {
+	for s.front < len(s.listings) && s.listings[s.front].allStarted() {
+		s.front++
+	}
+	if s.front == len(s.listings) {
+		return nil, false
+	}
+	cur := s.listings[s.front]
+	spare := s.free > 1 || len(cur.pending) > 0 // a place stays free, or one comes back
+	if s.front+1 < len(s.listings) && spare && cur.first && (!cur.final || cur.known-cur.started <= s.window) {
+		// A listing of unknown length keeps one page in flight: the
+		// places beside it are free anyway.
+		if next := s.listings[s.front+1]; next.started == 0 {
+			return next, true
+		}
+	}
+	return cur, cur.started < cur.known
+}
+
+func (s *scheduler) startPage(l *listingRun) {
+	index := l.started
+	ctx, cancel := context.WithCancel(s.ctx)
+	f := &fetch{cancel: cancel}
+	l.pending[index] = f
+	l.started++
+	s.free--
+	s.fetching++
+	s.g.Go(func() error {
+		page, err := l.pager.FetchPage(ctx, index)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		cancel()
+		s.fetching--
+		if f.dropped {
+			s.free++ // kept until now: the request was in flight
+			s.fill()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.arrived(l, index, page); err != nil {
+			return err
+		}
+		f.page, f.done = page, true
+		s.notify()
+		s.fill()
+		return nil
+	})
+}
+
+// arrived learns what page index of l says about the listing's length.
+func (s *scheduler) arrived(l *listingRun, index int, page Page) error {
+	if index == 0 {
+		l.first = true
+		// A first page that is also the last needs no window: starting
+		// one would send requests for pages not needed.
+		if page.Pages.Valid && !page.Last {
+			if page.Pages.V > s.limit {
+				return fmt.Errorf("the API reports %d pages, more than the limit of %d", page.Pages.V, s.limit)
+			}
+			l.known, l.final = max(page.Pages.V, 1), true
+			return nil
+		}
+	}
+	if l.final {
+		// A page that is Last ends the listing there, however many
+		// pages it reported.
+		if page.Last && index+1 < l.known {
+			s.endAt(l, index+1)
+		}
+		return nil
+	}
+	if page.Last || len(page.Users) == 0 {
+		l.known, l.final = index+1, true
+		return nil
+	}
+	if index+1 >= s.limit {
+		return fmt.Errorf("no last page after %d pages: the API seems to loop", s.limit)
+	}
+	l.known = index + 2
+	return nil
+}
+
+// endAt shortens l to n pages: the fetches of later pages are cancelled,
+// and their places given back (at once for a page already in).
+func (s *scheduler) endAt(l *listingRun, n int) {
+	l.known = n
+	for index, f := range l.pending {
+		if index < n {
+			continue
+		}
+		f.dropped = true
+		f.cancel()
+		delete(l.pending, index)
+		if f.done {
+			s.free++
+		}
+	}
+}
+
+func (s *scheduler) startRecheck() {
+	i := s.recheck
+	f := &fetch{}
+	s.rechecks[i] = f
+	s.recheck++
+	s.free--
+	s.g.Go(func() error {
+		page, err := s.listings[i].pager.FetchPage(s.ctx, 0)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		f.page, f.done = page, true
+		s.notify()
+		return nil
+	})
+}
+
+func (s *scheduler) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default: // the emitter has a wake-up pending already
+	}
+}
+
+// emitAll emits every listing's pages in order, checked for drift, with
+// running totals, then compares the rechecks.
+func (s *scheduler) emitAll(emit func(Page) error) error {
 	check := newDriftCheck()
 	var done int64 // records the finished listings reported
 	known := true
-	for i, l := range listings {
+	for i, l := range s.listings {
 		check.startListing(i)
 		var last schema.Null[int64]
-		err := stream(ctx, l, max(maxInFlight, 1), maxPages, func(p Page) error {
+		for index := 0; ; index++ {
+			p, ok, err := s.take(l.pending, index, func() bool { return l.final && index >= l.known })
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
 			if err := check.observe(p); err != nil {
 				return err
 			}
@@ -36,16 +293,15 @@ func Sequence(ctx context.Context, listings []Pager, maxInFlight int, emit func(
 			} else {
 				p.Total = schema.Null[int64]{}
 			}
-			return emit(p)
-		})
-		if err != nil {
-			return err
+			if err := emit(p); err != nil {
+				return err
+			}
 		}
 		known = known && last.Valid
 		done += last.V
 	}
-	for i := 0; i < len(listings)-1; i++ {
-		first, err := listings[i].FetchPage(ctx, 0)
+	for i := range Rechecks(len(s.listings)) {
+		first, _, err := s.take(s.rechecks, i, func() bool { return false })
 		if err != nil {
 			return err
 		}
@@ -54,4 +310,33 @@ func Sequence(ctx context.Context, listings []Pager, maxInFlight int, emit func(
 		}
 	}
 	return nil
+}
+
+// take waits for pending[key] to be in, then removes it and gives its
+// place back; ok is false once ended says there is no such page. It stops
+// when the group is cancelled, even if the page is ready: another fetch
+// failed, and nothing more should be emitted.
+func (s *scheduler) take(pending map[int]*fetch, key int, ended func() bool) (_ Page, ok bool, _ error) {
+	for {
+		if err := s.ctx.Err(); err != nil {
+			return Page{}, false, err
+		}
+		s.mu.Lock()
+		if ended() {
+			s.mu.Unlock()
+			return Page{}, false, nil
+		}
+		if f := pending[key]; f != nil && f.done {
+			delete(pending, key)
+			s.free++
+			s.fill()
+			s.mu.Unlock()
+			return f.page, true, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wake:
+		case <-s.ctx.Done():
+		}
+	}
 }

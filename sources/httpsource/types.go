@@ -170,7 +170,7 @@ type Estimate struct {
 	// incremental window), when the API reports it.
 	Total schema.Null[int64]
 	// Pages is the pages one read fetches; Requests the requests it sends,
-	// re-checks of earlier listings included (see Sequence).
+	// the re-checks of page 0 included (see Sequence).
 	Pages, Requests int
 	// AtMost says Requests is an upper bound, not an exact count: a
 	// listing sorted newest first stops early.

@@ -13,8 +13,8 @@ import (
 	"github.com/saas-export/export/sources/httpsource"
 )
 
-// source exports the job's listings one after the other (see the package
-// doc on deleted users).
+// source exports the job's listings in turn (see the package doc on
+// deleted users).
 type source struct {
 	listings    []httpsource.Pager
 	maxInFlight int
@@ -67,7 +67,7 @@ func newSource(job httpsource.Job, client *httpsource.Client, probe bool) (*sour
 // Probe counts each listing of the job (see the package doc on deleted
 // users) with one request for a one-user page, and works out what one read
 // at the job's page size costs: every page of each listing, an empty one
-// being one page, then page 0 of each earlier listing again, as
+// being one page, then page 0 of each listing again when there are two, as
 // httpsource.Sequence reads them.
 func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (httpsource.Estimate, error) {
 	probe, err := newSource(job, client, true)
@@ -86,12 +86,13 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 		est.Pages += pages
 	}
 	est.Total = schema.Some(total)
-	est.Requests = est.Pages + len(probe.listings) - 1
+	est.Requests = est.Pages + httpsource.Rechecks(len(probe.listings))
 	return est, nil
 }
 
 // Fetch streams every page of each listing in order, up to the job's
-// MaxInFlight pages at once; totals add up across listings.
+// MaxInFlight pages at once across the listings; totals add up across
+// listings.
 func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
 	return httpsource.Sequence(ctx, s.listings, s.maxInFlight, emit)
 }

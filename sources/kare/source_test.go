@@ -158,8 +158,8 @@ func TestSourceRequestShape(t *testing.T) {
 	for page := range max(1, (len(deleted)+9)/10) {
 		want = append(want, fmt.Sprintf(query, page+1, "true"))
 	}
-	// Then page 1 of the first listing again: did it change meanwhile?
-	want = append(want, fmt.Sprintf(query, 1, "false"))
+	// Then page 1 of each listing again: did it change meanwhile?
+	want = append(want, fmt.Sprintf(query, 1, "false"), fmt.Sprintf(query, 1, "true"))
 	reqs := rec.Take()
 	var got []string
 	for _, r := range reqs { // one page in flight: requests in page order

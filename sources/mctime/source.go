@@ -12,8 +12,8 @@ import (
 	"github.com/saas-export/export/sources/httpsource"
 )
 
-// source exports the job's listings one after the other: the active users,
-// the inactive ones, or both in that order.
+// source exports the job's listings in turn: the active users, the
+// inactive ones, or both in that order.
 type source struct {
 	listings []*listing
 	inFlight int
@@ -61,10 +61,11 @@ func newSource(job httpsource.Job, client *httpsource.Client) (*source, error) {
 }
 
 // Fetch streams every page of each listing in order, up to the job's
-// MaxInFlight at once. The API has no sort order, so a user added or
-// removed during the export shifts the others between pages, and a user
-// whose validTo passes moves from the active listing to the inactive one:
-// both show as drift (a duplicate id, a changed page count).
+// MaxInFlight at once across the listings. The API has no sort order, so
+// a user added or removed during the export shifts the others between
+// pages, and a user whose validTo passes moves from the active listing to
+// the inactive one: both show as drift (a duplicate id, a changed page
+// count).
 func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
 	pagers := make([]httpsource.Pager, len(s.listings))
 	for i, l := range s.listings {
@@ -76,8 +77,8 @@ func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) er
 // Probe reads page 0 of each listing of the job, at the API's one page
 // size, for its page count, and works out what one read costs: every page
 // of each listing, an empty one being one page, then page 0 of each
-// earlier listing again, as httpsource.Sequence reads them. McTime counts
-// no users, so Total stays null.
+// listing again when there are two, as httpsource.Sequence reads them.
+// McTime counts no users, so Total stays null.
 func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (httpsource.Estimate, error) {
 	s, err := newSource(job, client)
 	if err != nil {
@@ -97,7 +98,7 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 		}
 		est.Pages += page.Pages.V
 	}
-	est.Requests = est.Pages + len(s.listings) - 1
+	est.Requests = est.Pages + httpsource.Rechecks(len(s.listings))
 	return est, nil
 }
 

@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/saas-export/export/internal/sourcetest"
 	"github.com/saas-export/export/schema"
@@ -157,8 +160,8 @@ func TestSourceRequestShape(t *testing.T) {
 		}
 		got = append(got, r.URL.RawQuery)
 	}
-	// The active listing's first page is read again at the end: did it change meanwhile?
-	if want := []string{"inactive=false&" + filter, "inactive=true&" + filter, "inactive=false&" + filter}; fmt.Sprint(got) != fmt.Sprint(want) {
+	// Each listing's first page is read again at the end: did it change meanwhile?
+	if want := []string{"inactive=false&" + filter, "inactive=true&" + filter, "inactive=false&" + filter, "inactive=true&" + filter}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("queries\n%v\nwant\n%v", got, want)
 	}
 
@@ -184,7 +187,7 @@ func TestSourceRequestShape(t *testing.T) {
 	for page := range pagesFor(len(inactive)) {
 		want = append(want, fmt.Sprintf("inactive=true&page=%d", page+1))
 	}
-	want = append(want, "inactive=false&page=1")
+	want = append(want, "inactive=false&page=1", "inactive=true&page=1")
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("queries\n%v\nwant\n%v", got, want)
 	}
@@ -313,5 +316,56 @@ func TestSourceIncludeRaw(t *testing.T) {
 		if err := json.Unmarshal(u.Raw, &rec); err != nil || rec["id"] != u.ID || rec["firstName"] != u.FirstName.V {
 			t.Errorf("raw %s (%v) for user %s", u.Raw, err, u.ID)
 		}
+	}
+}
+
+// A user of the active listing's last page becomes inactive after the
+// inactive listing, one page, was read, while that last page is in
+// flight: with the listings read concurrently, the move leaves the user
+// out of both, with no page count changed. Reading every listing's page 1
+// again at the end catches it, as drift on the inactive listing.
+func TestSourceUserMovingBetweenOverlappingListingsIsDrift(t *testing.T) {
+	var mu sync.Mutex
+	lists := map[string][]string{"false": {}, "true": {"i0"}}
+	for i := range 2*PageSize + 1 {
+		lists["false"] = append(lists["false"], fmt.Sprintf("a%02d", i))
+	}
+	lists["false"] = append(lists["false"], "moving") // on page 3, beside a40
+	inactiveRead := make(chan struct{})
+	var once sync.Once
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		inactive, page := q.Get("inactive"), q.Get("page")
+		switch {
+		case inactive == "false" && page == "3":
+			select {
+			case <-inactiveRead:
+			case <-r.Context().Done():
+				return
+			case <-time.After(30 * time.Second):
+				t.Error("the inactive listing was not read while the active one's last page was in flight")
+			}
+			mu.Lock()
+			lists["false"] = lists["false"][:len(lists["false"])-1]
+			lists["true"] = append(lists["true"], "moving")
+			mu.Unlock()
+		case inactive == "true":
+			defer once.Do(func() { close(inactiveRead) })
+		}
+		mu.Lock()
+		ids := lists[inactive]
+		mu.Unlock()
+		n, _ := strconv.Atoi(page)
+		var users []string
+		for _, id := range ids[min((n-1)*PageSize, len(ids)):min(n*PageSize, len(ids))] {
+			users = append(users, fmt.Sprintf(`{"id": %q}`, id))
+		}
+		fmt.Fprintf(w, `{"items":[{"message":"Success","data":{"users":[%s],"page":%q,"pageSize":"%d"}}],"valid":true}`,
+			strings.Join(users, ","), page, max(1, (len(ids)+PageSize-1)/PageSize))
+	})
+	_, err := fetchAll(t, httpsource.Job{Name: "mc", BaseURL: sourcetest.Mount(t, Name, h), MaxInFlight: 4})
+	var drift *httpsource.DriftError
+	if !errors.As(err, &drift) || drift.Event.Kind != httpsource.DriftFirstPage || drift.Event.Listing != 1 {
+		t.Fatalf("error %v, want first_page_changed on the inactive listing", err)
 	}
 }
