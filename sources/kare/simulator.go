@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saas-export/export/sources/simdata"
@@ -60,14 +59,9 @@ type simulator struct {
 	people *simdata.People
 	doc    simUser // the docs' example user, decoded for filtering
 
-	// A listing is paged through with one set of filters, and hiding
-	// deleted users alone needs every person, so the last selection is
-	// kept, until the population changes: without it each page would
-	// regenerate the whole population.
-	mu          sync.Mutex
-	lastKey     string
-	lastVersion uint64
-	lastOrder   []int
+	// Hiding deleted users alone needs every person: each listing's
+	// selection is kept while it is paged.
+	selections simdata.Selections[[]int]
 }
 
 // simTime is a timestamp as the API writes it: UTC to the millisecond.
@@ -212,16 +206,10 @@ func (s *simulator) answer(q simQuery) simResponse {
 }
 
 // selection returns the indexes of the matching users present in id
-// order, the last one computed when the filters and population have not
-// changed.
+// order, computed once for the filters and population.
 func (s *simulator) selection(q simQuery) []int {
 	snap := s.people.Snapshot()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q.selection != s.lastKey || snap.Version != s.lastVersion || s.lastOrder == nil {
-		s.lastKey, s.lastVersion, s.lastOrder = q.selection, snap.Version, s.match(q, snap)
-	}
-	return s.lastOrder
+	return s.selections.Get(q.selection, snap.Version, func() []int { return s.match(q, snap) })
 }
 
 func (s *simulator) match(q simQuery, snap simdata.Snapshot) []int {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/saas-export/export/sources/simdata"
 )
@@ -53,13 +52,8 @@ type simulator struct {
 	people *simdata.People
 	doc    []simUser // the docs' users, in place of a population this small; nil otherwise
 
-	// A listing is paged through with one filter, so the last selection
-	// is kept, until the population changes: without it each page would
-	// regenerate the whole population.
-	mu          sync.Mutex
-	lastKey     string
-	lastVersion uint64
-	last        simSelection
+	// Each listing's selection is kept while it is paged.
+	selections simdata.Selections[simSelection]
 }
 
 // simQuery is a parsed request.
@@ -178,16 +172,11 @@ func parseSimQuery(v url.Values) (simQuery, error) {
 	return q, nil
 }
 
-// selection returns the present users matching q's filter, from the cache
-// when the previous request had the same filter and population.
+// selection returns the present users matching q's filter, computed once
+// for the filter and population.
 func (s *simulator) selection(q simQuery) simSelection {
 	snap := s.people.Snapshot()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q.key != s.lastKey || snap.Version != s.lastVersion {
-		s.lastKey, s.lastVersion, s.last = q.key, snap.Version, s.selectUsers(q, snap)
-	}
-	return s.last
+	return s.selections.Get(q.key, snap.Version, func() simSelection { return s.selectUsers(q, snap) })
 }
 
 // selectUsers scans the people present once: for the users matching q, and

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/saas-export/export/sources/simdata"
@@ -48,13 +47,8 @@ type simulator struct {
 	people *simdata.People
 	zone   *time.Location
 
-	// A listing is paged through with one filter and sort, so the last
-	// selection is kept, until the population changes: without it each
-	// page would regenerate and sort the whole population.
-	mu          sync.Mutex
-	lastKey     string
-	lastVersion uint64
-	lastOrder   []int
+	// A filtered or sorted listing's selection is kept while it is paged.
+	selections simdata.Selections[[]int]
 }
 
 // simQuery is a parsed request.
@@ -192,12 +186,7 @@ func (s *simulator) selection(q simQuery, snap simdata.Snapshot) []int {
 	if q.customerID == nil && len(q.patterns) == 0 && len(q.sort) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if q.selection != s.lastKey || snap.Version != s.lastVersion {
-		s.lastKey, s.lastVersion, s.lastOrder = q.selection, snap.Version, s.selectAndSort(q, snap)
-	}
-	return s.lastOrder
+	return s.selections.Get(q.selection, snap.Version, func() []int { return s.selectAndSort(q, snap) })
 }
 
 func (s *simulator) selectAndSort(q simQuery, snap simdata.Snapshot) []int {
