@@ -415,7 +415,7 @@ func (r *runner) connect(job Job, since *time.Time, maxRequests int64) (sources.
 	if err != nil {
 		return fail("%w", err)
 	}
-	transport, err := httpsource.NewTransport(httpsource.TransportConfig{CAPEM: ca, Proxy: proxy})
+	transport, err := httpsource.NewTransport(httpsource.TransportConfig{CAPEM: ca, Proxy: proxy, MaxInFlight: job.MaxInFlight})
 	if err != nil {
 		return fail("tls.ca_file: %w", err)
 	}

@@ -39,6 +39,9 @@ func ParseCABundle(data []byte) ([]*x509.Certificate, error) {
 func NewTransport(cfg TransportConfig) (*http.Transport, error) {
 	t := cleanhttp.DefaultPooledTransport()
 	t.Proxy = cfg.Proxy
+	// cleanhttp keeps GOMAXPROCS+1 idle connections a host: fewer than
+	// the pages in flight on a small machine.
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, cfg.MaxInFlight)
 	if cfg.CAPEM == nil {
 		return t, nil
 	}

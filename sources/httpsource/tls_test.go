@@ -350,3 +350,63 @@ func TestProxyFromEnvironmentRefusesWhatIsNotAProxyURL(t *testing.T) {
 		})
 	}
 }
+
+// Rounds of MaxInFlight requests at once reuse the connections of the
+// first round: the transport keeps as many idle as it may have busy, where
+// net/http's default pool (GOMAXPROCS+1 a host) would close the rest after
+// each round and pay a TLS handshake for each again.
+func TestTransportKeepsAConnectionForEachRequestInFlight(t *testing.T) {
+	const inFlight, rounds = 8, 5
+	var mu sync.Mutex
+	dialled := 0
+	arrived := make(chan struct{}, inFlight)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release // every request of the round is in flight at once
+		ok(w)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			dialled++
+			mu.Unlock()
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tr, err := NewTransport(TransportConfig{CAPEM: certPEM(srv), MaxInFlight: inFlight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: tr}
+	for round := range rounds {
+		var wg sync.WaitGroup
+		for range inFlight {
+			wg.Go(func() {
+				resp, err := client.Get(srv.URL + "/users")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		for range inFlight {
+			<-arrived
+		}
+		for range inFlight {
+			release <- struct{}{}
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.Fatalf("round %d failed", round)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if dialled != inFlight {
+		t.Errorf("%d connections dialled for %d rounds of %d requests at once, want %d", dialled, rounds, inFlight, inFlight)
+	}
+}

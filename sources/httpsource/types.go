@@ -120,6 +120,10 @@ type TransportConfig struct {
 	// nil sends every request direct. ProxyFromEnvironment gives the
 	// environment's.
 	Proxy func(*http.Request) (*url.URL, error)
+	// MaxInFlight is the most requests the transport's client sends at
+	// once: it keeps that many idle connections to a host, so that none
+	// is closed and dialled again (a TLS handshake each) between pages.
+	MaxInFlight int
 }
 
 // Job is what a provider needs to know about the job it serves.
