@@ -231,7 +231,7 @@ func cmdSimulate(ctx context.Context, args []string, e env) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	users := fs.Int("users", simulator.DefaultUsers, "users per provider")
 	seed := fs.Uint64("seed", 1, "data seed: same seed, same users")
-	latency := fs.Duration("latency", 0, "delay added to every response")
+	latency := fs.Duration("latency", 0, "how long every response takes, the simulator's own work included")
 	faults := fs.String("faults", "", "inject failures and drift, comma-separated, each optionally PROVIDER/-scoped:\n"+
 		"KIND:RATE (a share of requests), KIND@K (every request from the K-th on), drift:DEL/INS@K (after the K-th page,\n"+
 		"delete DEL users and create INS); KIND is an HTTP status 400-599, 429-noretry, timeout, slow, reset, truncate,\n"+

@@ -5,6 +5,7 @@ package simulator
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -30,7 +31,7 @@ import (
 type Options struct {
 	Users   int           // people per provider, before drift
 	Seed    uint64        // same seed, same people and the same requests faulted
-	Latency time.Duration // added to every response
+	Latency time.Duration // how long every response takes, the simulator's own work included
 	Faults  Faults        // injected failures and drift
 	// RateLimit, when set, is each credential's budget at each provider:
 	// a token bucket (see RateTolerance) over the requests with one
@@ -131,14 +132,54 @@ func NewHandler(opts Options) *Handler {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.latency > 0 {
-		select {
-		case <-time.After(h.latency):
-		case <-r.Context().Done():
-			return
-		}
+	if h.latency <= 0 {
+		h.mux.ServeHTTP(w, r)
+		return
 	}
-	h.mux.ServeHTTP(w, r)
+	pw := &pacedWriter{ResponseWriter: w, ctx: r.Context(), due: time.Now().Add(h.latency)}
+	h.mux.ServeHTTP(pw, r)
+	pw.wait() // an answer with nothing written is due then too
+}
+
+// pacedWriter holds a response back until it is due, so that the time
+// the simulator spends producing it counts towards the latency, as an
+// API's own work does: a client measuring the API sees the latency asked
+// for, not that plus the simulator's.
+type pacedWriter struct {
+	http.ResponseWriter
+	ctx    context.Context
+	due    time.Time
+	waited bool
+}
+
+func (w *pacedWriter) wait() {
+	if w.waited {
+		return
+	}
+	w.waited = true
+	t := time.NewTimer(time.Until(w.due))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-w.ctx.Done():
+	}
+}
+
+func (w *pacedWriter) WriteHeader(code int) {
+	w.wait()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *pacedWriter) Write(b []byte) (int, error) {
+	w.wait()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (a fault
+// hijacks it), once the response is due.
+func (w *pacedWriter) Unwrap() http.ResponseWriter {
+	w.wait()
+	return w.ResponseWriter
 }
 
 func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -267,3 +267,42 @@ func TestEveryProviderHasIDs(t *testing.T) {
 		t.Errorf("an unknown provider has users")
 	}
 }
+
+// Latency is how long an answer takes: none comes sooner, whether the
+// simulator writes it, fails it or takes the connection over, and the
+// answer itself is the one served without latency.
+func TestLatencyHoldsEveryAnswer(t *testing.T) {
+	const latency = 150 * time.Millisecond
+	const path = "/user/v1/users?limit=50"
+	for _, spec := range []string{"", "500:1", "reset:1", "truncate-nolength:1"} {
+		t.Run("faults="+spec, func(t *testing.T) {
+			faults, err := ParseFaults(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := Options{Users: 40, Seed: 1, Faults: faults}
+			plain, err := Start("127.0.0.1:0", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = plain.Close() })
+			opts.Latency = latency
+			slow, err := Start("127.0.0.1:0", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = slow.Close() })
+
+			want := get(client(5*time.Second), plain.BaseURL("nameshield")+path)
+			began := time.Now()
+			got := get(client(5*time.Second), slow.BaseURL("nameshield")+path)
+			if took := time.Since(began); took < latency {
+				t.Errorf("answered in %v, before the latency of %v", took, latency)
+			}
+			if (got.resp == nil) != (want.resp == nil) || string(got.body) != string(want.body) ||
+				(got.resp != nil && got.resp.StatusCode != want.resp.StatusCode) {
+				t.Errorf("with latency %s\nwithout %s", got, want)
+			}
+		})
+	}
+}
