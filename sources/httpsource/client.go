@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -148,7 +147,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			return nil, call.fail(unwrapURLError(err))
 		}
 		// The transport has read the body into memory already.
-		body, err := io.ReadAll(resp.Body)
+		body, err := bodyBytes(resp.Body)
 		if err != nil {
 			return nil, call.fail(err)
 		}

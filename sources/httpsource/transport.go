@@ -69,13 +69,31 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, t.attemptError(ctx, req, err)
 	}
 	t.adapt(sentAt, resp)
-	body, err := readBody(resp.Body)
+	body, err := readBody(resp.Body, resp.ContentLength)
 	if err != nil {
 		return nil, t.attemptError(ctx, req, err)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = bufferedBody{bytes.NewReader(body), body}
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// bufferedBody is a response body the transport has read whole, so that
+// the client can take its bytes (bodyBytes) rather than copy them again.
+type bufferedBody struct {
+	*bytes.Reader
+	bytes []byte
+}
+
+func (bufferedBody) Close() error { return nil }
+
+// bodyBytes is all of a response body: a bufferedBody's bytes as they
+// are, anything else read.
+func bodyBytes(body io.Reader) ([]byte, error) {
+	if b, ok := body.(bufferedBody); ok {
+		return b.bytes, nil
+	}
+	return io.ReadAll(body)
 }
 
 // adapt counts a 429 and adapts the budget to the answer (see
@@ -109,13 +127,17 @@ func (t *attemptTransport) attemptError(attemptCtx context.Context, req *http.Re
 	return err
 }
 
-func readBody(body io.ReadCloser) ([]byte, error) {
+func readBody(body io.ReadCloser, length int64) ([]byte, error) {
 	// The body has been read to the end or failed; Close has nothing to report.
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, maxBodyBytes+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if length >= 0 && length <= maxBodyBytes {
+		buf.Grow(int(length) + bytes.MinRead) // one allocation: ReadFrom wants MinRead spare to see the end
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(body, maxBodyBytes+1)); err != nil {
 		return nil, fmt.Errorf("reading the response body: %w", err)
 	}
+	b := buf.Bytes()
 	if len(b) > maxBodyBytes {
 		return nil, &permanentError{fmt.Errorf("response body larger than %d MiB", maxBodyBytes>>20)}
 	}
