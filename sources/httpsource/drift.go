@@ -12,13 +12,12 @@ import (
 // and page-number paging over a changing set skips or repeats users, so a
 // pass that shows any of these cannot be committed.
 const (
-	DriftTotal      = "total_changed"      // a page reports another total than page 0
-	DriftPageCount  = "page_count_changed" // a page reports another page count than page 0
-	DriftDuplicate  = "duplicate_id"       // an id already seen on this pass
-	DriftShortPage  = "short_page"         // a page before the last holds fewer users than page 0
-	DriftFirstPage  = "first_page_changed" // a listing of a Sequence changed by its end
-	DriftConfirm    = "confirm_mismatch"   // a second read of the listing held other ids
-	maxTrackedPages = 1<<24 - 1            // pages a seen id can name; see driftCheck.seen
+	DriftTotal     = "total_changed"      // a page reports another total than page 0
+	DriftPageCount = "page_count_changed" // a page reports another page count than page 0
+	DriftDuplicate = "duplicate_id"       // an id already seen on this pass
+	DriftShortPage = "short_page"         // a page before the last holds fewer users than page 0
+	DriftFirstPage = "first_page_changed" // a listing of a Sequence changed by its end
+	DriftConfirm   = "confirm_mismatch"   // a second read of the listing held other ids
 )
 
 // DriftEvent is one sign that a listing changed while it was paged.
@@ -43,17 +42,16 @@ func (e *DriftError) Error() string {
 
 // driftCheck watches one pass over a Sequence's listings. Every id goes
 // into a set of 64-bit hashes, with the listing and page it came on, so
-// that a duplicate is named with both pages: 38 MB for a million ids
-// (BenchmarkDriftCheckMillionIDs; a map slot takes 16 bytes whether or
-// not it holds the page, and the table rounds up to a power of two). A false
-// collision (about one in 10^7 at a million ids) costs a needless re-read;
-// the seed is new each pass, so it does not repeat.
+// that a duplicate is named with both pages: 16 MB for a million ids
+// (BenchmarkDriftCheckMillionIDs). A false collision (about one in 10^7
+// at a million ids) costs a needless re-read; the seed is new each pass,
+// so it does not repeat.
 type driftCheck struct {
 	seed    maphash.Seed
-	seen    map[uint64]uint32 // id hash → listing<<24 | page
-	firsts  []firstPage       // page 0 of each listing so far
-	listing int               // the listing being paged
-	page    int               // the next page expected of it
+	seen    *idSet      // nil until the first page, which may size it
+	firsts  []firstPage // page 0 of each listing so far
+	listing int         // the listing being paged
+	page    int         // the next page expected of it
 }
 
 // firstPage is what later pages of a listing are held to.
@@ -64,7 +62,15 @@ type firstPage struct {
 }
 
 func newDriftCheck() *driftCheck {
-	return &driftCheck{seed: maphash.MakeSeed(), seen: map[uint64]uint32{}}
+	return &driftCheck{seed: maphash.MakeSeed()}
+}
+
+// release gives the id set's memory back, once the pass is over.
+func (d *driftCheck) release() {
+	if d.seen != nil {
+		d.seen.release()
+		d.seen = nil
+	}
 }
 
 // startListing begins the next listing of the Sequence.
@@ -77,8 +83,12 @@ func (d *driftCheck) observe(p Page) error {
 	d.page++
 	if index == 0 {
 		d.firsts = append(d.firsts, firstPage{total: p.Total, pages: p.Pages, ids: userIDs(p)})
-		if p.Total.Valid && len(d.seen) == 0 && p.Total.V > 0 && p.Total.V <= 10_000_000 {
-			d.seen = make(map[uint64]uint32, p.Total.V) // one allocation instead of a dozen doublings
+		if d.seen == nil {
+			var n int64 // unknown: the set grows as it fills
+			if p.Total.Valid && p.Total.V > 0 && p.Total.V <= 10_000_000 {
+				n = p.Total.V // one allocation instead of a dozen doublings
+			}
+			d.seen = newIDSet(int(n))
 		}
 	} else if err := d.againstFirst(p, index); err != nil {
 		return err
@@ -103,14 +113,12 @@ func (d *driftCheck) againstFirst(p Page, index int) error {
 }
 
 func (d *driftCheck) ids(p Page, index int) error {
-	where := uint32(d.listing)<<24 | uint32(min(index, maxTrackedPages))
+	d.seen.startPage(d.listing, index)
 	for _, u := range p.Users {
-		h := maphash.String(d.seed, u.ID)
-		if prev, dup := d.seen[h]; dup {
+		if listing, page, dup := d.seen.add(maphash.String(d.seed, u.ID)); dup {
 			return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d and again on listing %d page %d",
-				u.ID, prev>>24, prev&maxTrackedPages, d.listing, index)
+				u.ID, listing, page, d.listing, index)
 		}
-		d.seen[h] = where
 	}
 	return nil
 }

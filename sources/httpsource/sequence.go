@@ -271,6 +271,7 @@ func (s *scheduler) notify() {
 // running totals, then compares the rechecks.
 func (s *scheduler) emitAll(emit func(Page) error) error {
 	check := newDriftCheck()
+	defer check.release()
 	var done int64 // records the finished listings reported
 	known := true
 	for i, l := range s.listings {
