@@ -113,11 +113,14 @@ type Request struct {
 	// Decode, when set, reads a 2xx body. An error is a failed attempt,
 	// retried like a dropped connection: a body cut short without a
 	// Content-Length, or garbled by a proxy, looks like a complete answer
-	// to HTTP and is only caught here.
+	// to HTTP and is only caught here. body is reused for another answer
+	// once Decode succeeds: what it decodes must not refer to it (the
+	// JSON and XML decoders copy what they keep).
 	Decode func(body []byte) error
 }
 
 // Response is a successful (2xx) answer, read whole: pages are small.
+// Body is nil when the request's Decode took it.
 type Response struct {
 	Status int
 	Header http.Header
@@ -159,7 +162,9 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		}
 		decodeErr := req.Decode(body)
 		if decodeErr == nil {
-			return call.answered(resp, body), nil
+			answer := call.answered(resp, nil)
+			resp.Body.Close() // the buffer goes to the next answer
+			return answer, nil
 		}
 		if err := call.retryMalformed(decodeErr); err != nil {
 			return nil, call.fail(err)
@@ -172,7 +177,7 @@ func (c *call) answered(resp *http.Response, body []byte) *Response {
 	cfg := c.client.cfg
 	c.client.log.DebugContext(c.ctx, "request answered",
 		"job", cfg.Job, "provider", cfg.Provider, "page", c.req.Page, "method", c.req.Method, "url", c.url,
-		"status", resp.StatusCode, "attempts", c.attempts, "bytes", len(body))
+		"status", resp.StatusCode, "attempts", c.attempts, "bytes", resp.ContentLength)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 }
 

@@ -559,13 +559,23 @@ func TestDoRetriesAnAnswerDecodeRejects(t *testing.T) {
 		ok(w)
 	})
 	req := get(srv.URL)
-	req.Decode = decodeJSON
+	var decoded string
+	req.Decode = func(body []byte) error {
+		if err := decodeJSON(body); err != nil {
+			return err
+		}
+		decoded = string(body)
+		return nil
+	}
 	resp, err := NewClient(testConfig()).Do(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(resp.Body) != `{"ok":true}` || len(rec.all()) != 3 {
-		t.Errorf("body %q after %d requests, want the good answer on the third", resp.Body, len(rec.all()))
+	if decoded != `{"ok":true}` || len(rec.all()) != 3 {
+		t.Errorf("decoded %q after %d requests, want the good answer on the third", decoded, len(rec.all()))
+	}
+	if resp.Body != nil {
+		t.Errorf("the response keeps the body Decode took: %q", resp.Body)
 	}
 }
 

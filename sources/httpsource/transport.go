@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,7 @@ type attemptTransport struct {
 	sent        atomic.Int64
 	limited     atomic.Int64 // 429 answers
 	maxRequests int64        // requests it may send; 0: no bound
+	bodies      bodyPool
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -69,31 +71,65 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, t.attemptError(ctx, req, err)
 	}
 	t.adapt(sentAt, resp)
-	body, err := readBody(resp.Body, resp.ContentLength)
-	if err != nil {
+	buf := t.bodies.get()
+	if err := readBody(resp.Body, resp.ContentLength, buf); err != nil {
+		t.bodies.put(buf)
 		return nil, t.attemptError(ctx, req, err)
 	}
-	resp.Body = bufferedBody{bytes.NewReader(body), body}
-	resp.ContentLength = int64(len(body))
+	resp.Body = &bufferedBody{Reader: bytes.NewReader(buf.Bytes()), buf: buf, pool: &t.bodies}
+	resp.ContentLength = int64(buf.Len())
 	return resp, nil
 }
 
 // bufferedBody is a response body the transport has read whole, so that
 // the client can take its bytes (bodyBytes) rather than copy them again.
+// Closing it gives its buffer back for another answer: whoever closes it
+// (retryablehttp, for an answer it retries; the client, once a page is
+// decoded) must not use its bytes after.
 type bufferedBody struct {
 	*bytes.Reader
-	bytes []byte
+	buf  *bytes.Buffer // nil once closed
+	pool *bodyPool
 }
 
-func (bufferedBody) Close() error { return nil }
+func (b *bufferedBody) Close() error {
+	if b.buf != nil {
+		b.pool.put(b.buf)
+		b.buf = nil
+	}
+	return nil
+}
 
 // bodyBytes is all of a response body: a bufferedBody's bytes as they
 // are, anything else read.
 func bodyBytes(body io.Reader) ([]byte, error) {
-	if b, ok := body.(bufferedBody); ok {
-		return b.bytes, nil
+	if b, ok := body.(*bufferedBody); ok && b.buf != nil {
+		return b.buf.Bytes(), nil
 	}
 	return io.ReadAll(body)
+}
+
+// bodyPool recycles the buffers answers are read into: a page's body is
+// dead once decoded, and a job reads thousands of them, each otherwise a
+// new allocation to zero and, later, to collect.
+type bodyPool struct{ pool sync.Pool }
+
+// maxPooledBody bounds the buffers kept: a rare huge answer is left to the
+// collector rather than held.
+const maxPooledBody = 8 << 20
+
+func (p *bodyPool) get() *bytes.Buffer {
+	if b, ok := p.pool.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (p *bodyPool) put(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBody {
+		b.Reset()
+		p.pool.Put(b)
+	}
 }
 
 // adapt counts a 429 and adapts the budget to the answer (see
@@ -127,21 +163,19 @@ func (t *attemptTransport) attemptError(attemptCtx context.Context, req *http.Re
 	return err
 }
 
-func readBody(body io.ReadCloser, length int64) ([]byte, error) {
+func readBody(body io.ReadCloser, length int64, buf *bytes.Buffer) error {
 	// The body has been read to the end or failed; Close has nothing to report.
 	defer body.Close()
-	var buf bytes.Buffer
 	if length >= 0 && length <= maxBodyBytes {
-		buf.Grow(int(length) + bytes.MinRead) // one allocation: ReadFrom wants MinRead spare to see the end
+		buf.Grow(int(length) + bytes.MinRead) // at most one allocation: ReadFrom wants MinRead spare to see the end
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(body, maxBodyBytes+1)); err != nil {
-		return nil, fmt.Errorf("reading the response body: %w", err)
+		return fmt.Errorf("reading the response body: %w", err)
 	}
-	b := buf.Bytes()
-	if len(b) > maxBodyBytes {
-		return nil, &permanentError{fmt.Errorf("response body larger than %d MiB", maxBodyBytes>>20)}
+	if buf.Len() > maxBodyBytes {
+		return &permanentError{fmt.Errorf("response body larger than %d MiB", maxBodyBytes>>20)}
 	}
-	return b, nil
+	return nil
 }
 
 // sameOriginRedirects follows redirects only to the scheme and host of the

@@ -28,7 +28,9 @@ func TestReadBody(t *testing.T) {
 		{"past the limit", io.LimitReader(zeros{}, maxBodyBytes+1), -1, "", "response body larger than 64 MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := readBody(io.NopCloser(tc.body), tc.length)
+			var buf bytes.Buffer
+			err := readBody(io.NopCloser(tc.body), tc.length, &buf)
+			got := buf.Bytes()
 			if tc.wantErr != "" {
 				var permanent *permanentError
 				if err == nil || err.Error() != tc.wantErr || !errors.As(err, &permanent) {
@@ -39,9 +41,22 @@ func TestReadBody(t *testing.T) {
 			if err != nil || string(got) != tc.want {
 				t.Fatalf("got %d bytes, %v; want %d", len(got), err, len(tc.want))
 			}
-			held, err := bodyBytes(bufferedBody{bytes.NewReader(got), got})
+			var pool bodyPool
+			body := &bufferedBody{Reader: bytes.NewReader(got), buf: &buf, pool: &pool}
+			held, err := bodyBytes(body)
 			if err != nil || len(held) != len(got) || (len(got) > 0 && &held[0] != &got[0]) {
 				t.Errorf("bodyBytes copied or lost the held body: %d bytes, %v", len(held), err)
+			}
+			// Closed twice, the buffer goes back to the pool at most once
+			// (a sync.Pool may drop it), emptied.
+			body.Close()
+			body.Close()
+			first, second := pool.get(), pool.get()
+			if first == &buf && second == &buf {
+				t.Errorf("the closed body's buffer was pooled twice")
+			}
+			if (first == &buf || second == &buf) && buf.Len() != 0 {
+				t.Errorf("the pooled buffer holds %d bytes", buf.Len())
 			}
 		})
 	}
