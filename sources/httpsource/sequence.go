@@ -27,22 +27,11 @@ import (
 // Every page is checked for drift before it is emitted (see DriftEvent):
 // its total and page count against its listing's page 0, its length, and
 // its ids against every id of the pass. Once every page is in, page 0 of
-// each listing is fetched again (when there are several), since a user
-// that moves from one listing to another may leave no other trace.
-//
-// Which listings need that second look changed when they began to
-// overlap. A move from listing A to listing B at time t loses the user
-// unseen when A's page of it is read after t, B's before, and neither
-// listing has a read on both sides of t to compare with its page 0: all
-// of A read after t, all of B before. Read one after the other, only the
-// earlier listings could be all before a t, so they alone were read
-// again. Overlapping, a short last listing is read whole during the
-// first one's last pages, and a user moving out of those pages into it
-// is in neither; so each listing's page 0 is read again once every page
-// is in, which holds every listing, whatever the order of the reads, to
-// what its page 0 was until the end of the pass, for one request more
-// than before, in the same round. The first drift ends the pass with a
-// *DriftError; nothing emitted before it should be kept.
+// each listing is fetched again (when there are several): the listings
+// are read at the same time, so a user that moves from one to another
+// meanwhile can be in neither read, and shows only as a page 0 that
+// changed. The first drift ends the pass with a *DriftError; nothing
+// emitted before it should be kept.
 func Sequence(ctx context.Context, listings []Pager, maxInFlight int, emit func(Page) error) error {
 	return sequence(ctx, listings, max(maxInFlight, 1), maxPages, emit)
 }
