@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // directory is an independent fake of the Nameshield API whose users
@@ -236,5 +237,117 @@ jobs:
 		if strings.HasPrefix(name, "churn/") {
 			t.Errorf("a job that never settled left %s", name)
 		}
+	}
+}
+
+// kareListings is an independent fake of Kare's two listings, active and
+// deleted users (whereIsDeleted=false, then true), in id order with
+// totalCount. before runs ahead of each answer, outside the lock, with the
+// listing (0 active, 1 deleted) and the page index (from 0).
+type kareListings struct {
+	mu     sync.Mutex
+	ids    [2][]int64
+	served int
+	before func(listing, index int)
+}
+
+func (k *kareListings) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
+	size, _ := strconv.Atoi(q.Get("pageSize"))
+	listing := 0
+	if q.Get("whereIsDeleted") == "true" {
+		listing = 1
+	}
+	if k.before != nil {
+		k.before(listing, page-1)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.served++
+	ids := k.ids[listing]
+	var data []string
+	for _, id := range ids[min((page-1)*size, len(ids)):min(page*size, len(ids))] {
+		data = append(data, fmt.Sprintf(`{"id":%d,"firstName":"A","lastName":"B"}`, id))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"data":[%s],"totalCount":%d}`, strings.Join(data, ","), len(ids))
+}
+
+// move takes id out of the active listing and into the deleted one, and
+// creates a user, created, in the active listing: its total stays the same.
+func (k *kareListings) move(id, created int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.ids[0] = slices.DeleteFunc(k.ids[0], func(x int64) bool { return x == id })
+	k.ids[0] = append(k.ids[0], created)
+	k.ids[1] = append(k.ids[1], id)
+	slices.Sort(k.ids[0])
+	slices.Sort(k.ids[1])
+}
+
+func (k *kareListings) current() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var ids []string
+	for _, l := range k.ids {
+		for _, id := range l {
+			ids = append(ids, strconv.FormatInt(id, 10))
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// The first read of a job with two listings leaves the re-check of their
+// page 0 to the confirming read, whose ids show the move it would catch:
+// user 90, on the active listing's last page, is deleted (moves to the
+// deleted listing) after that listing was read and before the page is
+// answered, while user 85 is created on that page, so no count changes.
+// The first read holds 85 but not 90; the confirming read holds both, and
+// the job reads again.
+func TestConfirmingReadCatchesAMoveBetweenListings(t *testing.T) {
+	k := &kareListings{ids: [2][]int64{{10, 20, 30, 40, 50, 60, 70, 80, 90}, {100}}}
+	deletedRead := make(chan struct{})
+	var once, moved sync.Once
+	k.before = func(listing, index int) {
+		switch {
+		case listing == 1 && index == 0:
+			once.Do(func() { close(deletedRead) })
+		case listing == 0 && index == 2:
+			moved.Do(func() {
+				select {
+				case <-deletedRead:
+				case <-time.After(30 * time.Second):
+					t.Error("the deleted listing was not read while the active one's last page was in flight")
+				}
+				k.move(90, 85)
+			})
+		}
+	}
+	srv := httptest.NewServer(k)
+	defer srv.Close()
+	out := t.TempDir()
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: "{{out}}", formats: [jsonl]}
+jobs:
+  - {name: kare, provider: kare, base_url: `+srv.URL+`, page_size: 3, max_in_flight: 4, rate_limit: 1000/1s,
+     auth: {type: bearer, token: t, headers: {x-session-token: s}}}
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 0)
+	if sum.Status != StatusSucceeded {
+		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
+	}
+	files := listFiles(t, out)
+	if got, want := committedIDs(t, files, "kare"), k.current(); !slices.Equal(got, want) {
+		t.Errorf("committed %v, the API holds %v", got, want)
+	}
+	if sum.Jobs[0].DriftEvents != 1 {
+		t.Errorf("%d drift events, want 1: the confirming read's", sum.Jobs[0].DriftEvents)
+	}
+	// Each attempt: 3 + 1 pages, then 3 + 1 again and the 2 re-checks.
+	if k.served != 20 {
+		t.Errorf("the API answered %d requests, want 20: no re-check after a first read", k.served)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/saas-export/export/schema"
 	"github.com/saas-export/export/sinks"
 	"github.com/saas-export/export/sources"
@@ -256,10 +258,15 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 	written := newIDDigest(seed)
 	m.Records, m.SourceTotal = 0, nil
 	var fetched int64
+	var pages []int // in each listing, for the confirming read
 	filtered := w != nil && w.since != nil
 	err = src.read.Fetch(ctx, func(p httpsource.Page) error {
 		total = p.Total // the latest page's word is final (a Sequence's totals grow)
 		fetched += int64(len(p.Users))
+		for len(pages) <= p.Listing {
+			pages = append(pages, 0)
+		}
+		pages[p.Listing]++
 		users := p.Users
 		if w != nil {
 			users = w.keep(users)
@@ -289,9 +296,6 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 		drift, err := asDrift(err)
 		return out, drift, err
 	}
-	if err := out.finish(); err != nil {
-		return out, nil, err
-	}
 	if filtered {
 		m.Incremental.Fetched = &fetched
 	}
@@ -310,10 +314,35 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 		log.Warn("records read differ from the provider's total", "records", fetched, "source_total", total.V)
 	}
 	if !job.Drift.Confirm {
-		return out, nil, nil
+		return out, nil, out.finish()
 	}
-	confirmed := newIDDigest(seed)
-	if err := src.confirm.Fetch(ctx, func(p httpsource.Page) error {
+	// The files are finished while the listing is read again: finishing
+	// is CPU (and, to S3, an upload) that the requests need not wait for.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(out.finish)
+	g.Go(func() error {
+		drift, err = r.confirm(gctx, src, pages, written, confirmW)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return out, nil, err
+	}
+	if drift == nil {
+		m.Confirmed = true
+	}
+	return out, drift, nil
+}
+
+// confirm reads the listing again, expecting the first read's pages in
+// each listing, and compares its ids with the first read's, written:
+// drift when they differ. Any other failure comes back as err.
+func (r *runner) confirm(ctx context.Context, src jobSource, pages []int, written idDigest, confirmW *window) (drift, err error) {
+	confirm, err := src.confirm(pages)
+	if err != nil {
+		return nil, err
+	}
+	confirmed := newIDDigest(written.seed)
+	if err := confirm.Fetch(ctx, func(p httpsource.Page) error {
 		users := p.Users
 		if confirmW != nil {
 			users = confirmW.keep(users)
@@ -321,16 +350,14 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 		confirmed.add(users)
 		return nil
 	}); err != nil {
-		drift, err := asDrift(err)
-		return out, drift, err
+		return asDrift(err)
 	}
 	if confirmed != written {
-		return out, &httpsource.DriftError{Event: httpsource.DriftEvent{
+		return &httpsource.DriftError{Event: httpsource.DriftEvent{
 			Kind: httpsource.DriftConfirm, Detail: written.differs(confirmed),
 		}}, nil
 	}
-	m.Confirmed = true
-	return out, nil, nil
+	return nil, nil
 }
 
 // incrementalKind is how the job's provider narrows an incremental read.
@@ -348,12 +375,14 @@ func asDrift(err error) (drift, other error) {
 	return nil, err
 }
 
-// jobSource is a job's listing, twice: read decodes whole users, confirm
-// (for the confirming read) may decode their ids alone, since ids are all
-// it compares. An incremental job's confirming read also filters by update
+// jobSource is a job's listing, twice: read decodes whole users; confirm
+// builds the confirming read's source, told how many pages each listing
+// held in the first, which may decode ids alone since ids are all it
+// compares. An incremental job's confirming read also filters by update
 // time, so both are whole there.
 type jobSource struct {
-	read, confirm httpsource.Source
+	read    httpsource.Source
+	confirm func(expectPages []int) (httpsource.Source, error)
 }
 
 // openSource builds the job's provider source on its own HTTP client,
@@ -368,16 +397,21 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (jobSource, *httpsourc
 	if err != nil {
 		return jobSource{}, nil, err
 	}
+	first := sj
+	first.ConfirmFollows = job.Drift.Confirm
 	src := jobSource{}
-	if src.read, err = p.New(sj, client); err != nil {
+	if src.read, err = p.New(first, client); err != nil {
 		return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
-	src.confirm = src.read
-	if inc == nil {
-		sj.IDsOnly = true
-		if src.confirm, err = p.New(sj, client); err != nil {
-			return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
+	sj.IDsOnly = inc == nil
+	src.confirm = func(expectPages []int) (httpsource.Source, error) {
+		confirm := sj
+		confirm.ExpectPages = expectPages
+		s, err := p.New(confirm, client)
+		if err != nil {
+			return nil, fmt.Errorf("job %q: %w", job.Name, err)
 		}
+		return s, nil
 	}
 	return src, client, nil
 }

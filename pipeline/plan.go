@@ -177,7 +177,8 @@ func (r *runner) planJob(ctx context.Context, j Job, runID string, opts PlanOpti
 	if est.Total.Valid {
 		pj.SourceTotal = &est.Total.V
 	}
-	pages, requests := est.Pages, pj.Reads*est.Requests
+	// A read the confirming one follows leaves its rechecks to it.
+	pages, requests := est.Pages, est.Requests+(pj.Reads-1)*est.Pages
 	pj.Pages, pj.Requests, pj.RequestsAtMost = &pages, &requests, est.AtMost
 	rate, inFlight := r.budgets.limits(j)
 	pj.SecondsEstimate = estimateSeconds(rate, inFlight, requests, elapsed, pj.ProbeRequests)

@@ -30,10 +30,35 @@ import (
 // each listing is fetched again (when there are several): the listings
 // are read at the same time, so a user that moves from one to another
 // meanwhile can be in neither read, and shows only as a page 0 that
-// changed. The first drift ends the pass with a *DriftError; nothing
-// emitted before it should be kept.
-func Sequence(ctx context.Context, listings []Pager, maxInFlight int, emit func(Page) error) error {
-	return sequence(ctx, listings, max(maxInFlight, 1), maxPages, emit)
+// changed (unless paging.NoRecheck). The first drift ends the pass with a
+// *DriftError; nothing emitted before it should be kept.
+func Sequence(ctx context.Context, listings []Pager, paging Paging, emit func(Page) error) error {
+	return sequence(ctx, listings, paging, maxPages, emit)
+}
+
+// Paging is how a Sequence reads its listings.
+type Paging struct {
+	// MaxInFlight bounds the pages in flight or waiting to be emitted (at
+	// least 1).
+	MaxInFlight int
+	// Expect, when set, is how many pages each listing held when it was
+	// last read: a read starts its window at once on them rather than
+	// waiting for page 0 to say how many there are, since the confirming
+	// read follows the first one within seconds. Page 0 still decides:
+	// pages past the count it reports are cancelled, and more are
+	// fetched if it reports more.
+	Expect []int
+	// NoRecheck leaves out the rechecks of page 0 at the end. For a read
+	// that a confirming read follows: the move they catch (a user read in
+	// neither listing) shows as well in the ids of the next read, whose
+	// pages all come after this one's.
+	NoRecheck bool
+}
+
+// Paging is how the job's listing is paged: Job.MaxInFlight pages at
+// once, Job.ExpectPages and Job.ConfirmFollows.
+func (j Job) Paging() Paging {
+	return Paging{MaxInFlight: j.MaxInFlight, Expect: j.ExpectPages, NoRecheck: j.ConfirmFollows}
 }
 
 // Rechecks is how many requests a Sequence of that many listings sends
@@ -45,13 +70,21 @@ func Rechecks(listings int) int {
 	return listings
 }
 
-func sequence(ctx context.Context, listings []Pager, window, limit int, emit func(Page) error) error {
+func sequence(ctx context.Context, listings []Pager, paging Paging, limit int, emit func(Page) error) error {
 	g, gctx := errgroup.WithContext(ctx)
+	window := max(paging.MaxInFlight, 1)
 	s := &scheduler{ctx: gctx, g: g, window: window, limit: limit, free: window, wake: make(chan struct{}, 1)}
-	for _, p := range listings {
-		s.listings = append(s.listings, &listingRun{pager: p, known: 1, pending: map[int]*fetch{}})
+	if !paging.NoRecheck {
+		s.rechecks = Rechecks(len(listings))
 	}
-	s.rechecks = map[int]*fetch{}
+	for i, p := range listings {
+		l := &listingRun{pager: p, known: 1, pending: map[int]*fetch{}}
+		if i < len(paging.Expect) {
+			l.known = min(max(paging.Expect[i], 1), limit)
+		}
+		s.listings = append(s.listings, l)
+	}
+	s.rechecked = map[int]*fetch{}
 	s.mu.Lock()
 	s.fill()
 	s.mu.Unlock()
@@ -85,10 +118,12 @@ type scheduler struct {
 	mu       sync.Mutex
 	free     int // places of the window not taken
 	listings []*listingRun
-	front    int            // the first listing with pages not yet started
-	fetching int            // page fetches started and not returned
-	rechecks map[int]*fetch // page 0 of each listing again, once every page is in
-	recheck  int            // rechecks started
+	front    int // the first listing with pages not yet started
+	fetching int // page fetches started and not returned
+	// Page 0 of each listing again, once every page is in: how many
+	// (none with Paging.NoRecheck), how many started, those not yet taken.
+	rechecks, recheck int
+	rechecked         map[int]*fetch
 }
 
 // listingRun is one listing's progress. A listing whose page 0 reports
@@ -97,7 +132,7 @@ type scheduler struct {
 // it was in and was neither Last nor empty.
 type listingRun struct {
 	pager   Pager
-	known   int            // pages known to exist
+	known   int            // pages known (before page 0 is in: expected) to exist
 	final   bool           // known is the listing's length
 	started int            // pages started, in page order
 	first   bool           // page 0 is in
@@ -120,7 +155,7 @@ func (s *scheduler) fill() {
 	for s.free > 0 {
 		if l, ok := s.nextPage(); ok {
 			s.startPage(l)
-		} else if s.front == len(s.listings) && s.fetching == 0 && s.recheck < Rechecks(len(s.listings)) {
+		} else if s.front == len(s.listings) && s.fetching == 0 && s.recheck < s.rechecks {
 			s.startRecheck()
 		} else {
 			return
@@ -181,6 +216,8 @@ func (s *scheduler) startPage(l *listingRun) {
 }
 
 // arrived learns what page index of l says about the listing's length.
+// With Paging.Expect, later pages may have started before page 0, and
+// arrive before it.
 func (s *scheduler) arrived(l *listingRun, index int, page Page) error {
 	if index == 0 {
 		l.first = true
@@ -190,7 +227,12 @@ func (s *scheduler) arrived(l *listingRun, index int, page Page) error {
 			if page.Pages.V > s.limit {
 				return fmt.Errorf("the API reports %d pages, more than the limit of %d", page.Pages.V, s.limit)
 			}
-			l.known, l.final = max(page.Pages.V, 1), true
+			n := max(page.Pages.V, 1)
+			if l.final { // a later page, in first, was Last
+				n = min(n, l.known)
+			}
+			s.endAt(l, n)
+			l.final = true
 			return nil
 		}
 	}
@@ -203,18 +245,19 @@ func (s *scheduler) arrived(l *listingRun, index int, page Page) error {
 		return nil
 	}
 	if page.Last || len(page.Users) == 0 {
-		l.known, l.final = index+1, true
+		s.endAt(l, index+1)
+		l.final = true
 		return nil
 	}
 	if index+1 >= s.limit {
 		return fmt.Errorf("no last page after %d pages: the API seems to loop", s.limit)
 	}
-	l.known = index + 2
+	l.known = max(l.known, index+2)
 	return nil
 }
 
-// endAt shortens l to n pages: the fetches of later pages are cancelled,
-// and their places given back (at once for a page already in).
+// endAt sets l's length to n pages: the fetches of later pages are
+// cancelled, and their places given back (at once for a page already in).
 func (s *scheduler) endAt(l *listingRun, n int) {
 	l.known = n
 	for index, f := range l.pending {
@@ -233,7 +276,7 @@ func (s *scheduler) endAt(l *listingRun, n int) {
 func (s *scheduler) startRecheck() {
 	i := s.recheck
 	f := &fetch{}
-	s.rechecks[i] = f
+	s.rechecked[i] = f
 	s.recheck++
 	s.free--
 	s.g.Go(func() error {
@@ -278,6 +321,7 @@ func (s *scheduler) emitAll(emit func(Page) error) error {
 				return err
 			}
 			last = p.Total
+			p.Listing = i
 			if known && p.Total.Valid {
 				p.Total = schema.Some(done + p.Total.V)
 			} else {
@@ -290,8 +334,8 @@ func (s *scheduler) emitAll(emit func(Page) error) error {
 		known = known && last.Valid
 		done += last.V
 	}
-	for i := range Rechecks(len(s.listings)) {
-		first, _, err := s.take(s.rechecks, i, func() bool { return false })
+	for i := range s.rechecks {
+		first, _, err := s.take(s.rechecked, i, func() bool { return false })
 		if err != nil {
 			return err
 		}

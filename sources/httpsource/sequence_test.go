@@ -48,7 +48,7 @@ func TestSequenceRunsListingsInTurnWithRunningTotals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ids, totals []string
-			err := Sequence(t.Context(), tc.listings, 2, func(p Page) error {
+			err := Sequence(t.Context(), tc.listings, Paging{MaxInFlight: 2}, func(p Page) error {
 				for _, u := range p.Users {
 					ids = append(ids, u.ID)
 				}
@@ -175,7 +175,7 @@ func TestSequenceKeepsOrderAcrossListings(t *testing.T) {
 			var ids []string
 			var totals []int64
 			c := &collector{t: t}
-			err := Sequence(t.Context(), listings, window, func(p Page) error {
+			err := Sequence(t.Context(), listings, Paging{MaxInFlight: window}, func(p Page) error {
 				for _, u := range p.Users {
 					ids = append(ids, u.ID)
 				}
@@ -235,7 +235,7 @@ func TestSequenceOverlapsListings(t *testing.T) {
 				return nil
 			}}
 			var ids []string
-			err := Sequence(t.Context(), []Pager{first, second}, tc.window, func(p Page) error {
+			err := Sequence(t.Context(), []Pager{first, second}, Paging{MaxInFlight: tc.window}, func(p Page) error {
 				for _, u := range p.Users {
 					ids = append(ids, u.ID)
 				}
@@ -333,7 +333,7 @@ func TestSequenceBoundsRequestsAcrossListings(t *testing.T) {
 				fake{number: 0, pages: 11, withTotal: true, log: log, before: held},
 				fake{number: 1, pages: 6, withTotal: true, log: log, before: held},
 			}
-			err := Sequence(t.Context(), listings, window, func(Page) error {
+			err := Sequence(t.Context(), listings, Paging{MaxInFlight: window}, func(Page) error {
 				emitted.Add(1)
 				return nil
 			})
@@ -394,7 +394,7 @@ func TestSequenceErrorCancelsTheOtherListing(t *testing.T) {
 				fake{number: 1, pages: 3, withTotal: true, log: log, before: tc.second},
 			}
 			var ids []string
-			err := Sequence(t.Context(), listings, 4, func(p Page) error {
+			err := Sequence(t.Context(), listings, Paging{MaxInFlight: 4}, func(p Page) error {
 				ids = append(ids, p.Users[0].ID)
 				if tc.emit != nil {
 					return tc.emit(p)
@@ -427,7 +427,7 @@ func TestSequenceLastPageEndsItsListingOnly(t *testing.T) {
 		return p, nil
 	})
 	var ids []string
-	err := Sequence(t.Context(), []Pager{short, fake{number: 1, pages: 4, log: log}}, 3, func(p Page) error {
+	err := Sequence(t.Context(), []Pager{short, fake{number: 1, pages: 4, log: log}}, Paging{MaxInFlight: 3}, func(p Page) error {
 		ids = append(ids, p.Users[0].ID)
 		return nil
 	})
@@ -463,7 +463,7 @@ func TestSequenceListingOfUnknownLength(t *testing.T) {
 		return nil
 	}}
 	var ids []string
-	err := Sequence(t.Context(), []Pager{unknown, second}, 2, func(p Page) error {
+	err := Sequence(t.Context(), []Pager{unknown, second}, Paging{MaxInFlight: 2}, func(p Page) error {
 		id := "<empty>"
 		if len(p.Users) > 0 {
 			id = p.Users[0].ID

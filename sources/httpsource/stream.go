@@ -9,17 +9,18 @@ const maxPages = 1_000_000
 // Stream fetches every page of p and hands them to emit in page order,
 // checked for drift: it is a Sequence of one listing.
 //
-// Page 0 is fetched first. When it reports Pages, the other pages are
-// fetched concurrently through a window of maxInFlight (at least 1) pages:
-// page i+maxInFlight starts only once page i was taken for emission, so at
-// most maxInFlight pages are in flight or waiting to be emitted, beside
+// Page 0 is fetched first, alone unless paging.Expect says how many pages
+// there were when last read. When it reports Pages, the other pages are
+// fetched concurrently through a window of paging.MaxInFlight (at least 1)
+// pages: page i+MaxInFlight starts only once page i was taken for emission,
+// so at most MaxInFlight pages are in flight or waiting to be emitted, beside
 // the one being emitted. A page that is Last ends the listing there,
 // however many pages it reported: the fetches of later pages are
 // cancelled. Without Pages, pages are fetched one after another until one
 // is Last or empty. emit is never called concurrently; the first error,
 // from a fetch or from emit, cancels the rest and is returned.
-func Stream(ctx context.Context, p Pager, maxInFlight int, emit func(Page) error) error {
-	return Sequence(ctx, []Pager{p}, maxInFlight, emit)
+func Stream(ctx context.Context, p Pager, paging Paging, emit func(Page) error) error {
+	return Sequence(ctx, []Pager{p}, paging, emit)
 }
 
 func userIDs(p Page) []string {

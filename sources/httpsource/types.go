@@ -35,6 +35,9 @@ type Page struct {
 	// read needs no more of the listing (a listing sorted newest first has
 	// passed an incremental window): no later page is emitted.
 	Last bool
+	// Listing is the page's listing in a Sequence, from 0 (see
+	// Job.ExpectPages).
+	Listing int
 }
 
 // Source is one job's view of a provider: it fetches every page of the
@@ -147,6 +150,12 @@ type Job struct {
 	// its listing to them as its API allows (see Incremental). The pipeline
 	// filters what comes back, so a provider may return more. nil: all.
 	UpdatedSince *time.Time
+	// ConfirmFollows says the pipeline reads the listing again once this
+	// read is over, to compare ids; ExpectPages, for that confirming
+	// read, is how many pages each listing held in the first. Both go to
+	// Sequence through Paging.
+	ConfirmFollows bool
+	ExpectPages    []int
 }
 
 // Incremental is how a provider's API narrows a listing to the users

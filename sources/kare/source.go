@@ -16,8 +16,8 @@ import (
 // source exports the job's listings in turn (see the package doc on
 // deleted users).
 type source struct {
-	listings    []httpsource.Pager
-	maxInFlight int
+	listings []httpsource.Pager
+	paging   httpsource.Paging
 }
 
 // listing pages through GET /users/v1/rs with one fixed query; only page
@@ -53,7 +53,7 @@ func newSource(job httpsource.Job, client *httpsource.Client, probe bool) (*sour
 	if probe {
 		size = probePageSize
 	}
-	s := &source{maxInFlight: max(job.MaxInFlight, 1)}
+	s := &source{paging: job.Paging()}
 	for _, q := range queries {
 		q.Set("pageSize", strconv.Itoa(size))
 		q.Set("includeCount", "true") // else no totalCount: no page count, no concurrent pages
@@ -94,7 +94,7 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 // MaxInFlight pages at once across the listings; totals add up across
 // listings.
 func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
-	return httpsource.Sequence(ctx, s.listings, s.maxInFlight, emit)
+	return httpsource.Sequence(ctx, s.listings, s.paging, emit)
 }
 
 // FetchPage requests page index: the API's page index+1.

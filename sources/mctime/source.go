@@ -16,7 +16,7 @@ import (
 // inactive ones, or both in that order.
 type source struct {
 	listings []*listing
-	inFlight int
+	paging   httpsource.Paging
 }
 
 // listing pages through GET /users for the active or the inactive users;
@@ -46,7 +46,7 @@ func newSource(job httpsource.Job, client *httpsource.Client) (*source, error) {
 	if len(problems) > 0 {
 		return nil, httpsource.ProblemsError(Name, problems)
 	}
-	s := &source{inFlight: max(job.MaxInFlight, 1)}
+	s := &source{paging: job.Paging()}
 	for _, active := range p.actives {
 		query := maps.Clone(p.query)
 		// Sent for the active listing too, although it is the default, so
@@ -71,7 +71,7 @@ func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) er
 	for i, l := range s.listings {
 		pagers[i] = l
 	}
-	return httpsource.Sequence(ctx, pagers, s.inFlight, emit)
+	return httpsource.Sequence(ctx, pagers, s.paging, emit)
 }
 
 // Probe reads page 0 of each listing of the job, at the API's one page

@@ -72,7 +72,7 @@ func Probe(ctx context.Context, job httpsource.Job, client *httpsource.Client) (
 
 // Fetch streams every page in order, up to the job's MaxInFlight at once.
 func (s *source) Fetch(ctx context.Context, emit func(httpsource.Page) error) error {
-	return httpsource.Stream(ctx, s, max(s.job.MaxInFlight, 1), emit)
+	return httpsource.Stream(ctx, s, s.job.Paging(), emit)
 }
 
 // FetchPage requests page index (0-based, as the API numbers pages).
