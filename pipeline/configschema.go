@@ -193,7 +193,7 @@ func configSchema(providers []sources.Provider) (obj, schemaGaps) {
 		"filter":               {"type": "object", "description": "provider-native filter, checked against that provider's options"},
 		"sort":                 {"description": "provider-native sort order, where the provider has one"},
 		"page_size":            intType(1, 0, "records per page"),
-		"max_in_flight":        intType(1, 0, "pages fetched at once for this job"),
+		"max_in_flight":        intType(1, 0, "requests in flight at once for this job"),
 		"rate_limit":           rateType("requests per period, like 100/1m or 10/s"),
 		"timeout":              durationType(false, "per request, like 30s"),
 		"incremental":          boolType("fetch only what changed since the last successful run"),

@@ -89,7 +89,7 @@ func TestStreamReportsDrift(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			emitted := 0
-			err := Stream(t.Context(), tt.listing, Paging{MaxInFlight: tt.inFlight}, func(p Page) error { emitted++; return nil })
+			err := Stream(t.Context(), tt.listing, Paging{Window: tt.inFlight}, func(p Page) error { emitted++; return nil })
 			var drift *DriftError
 			if !errors.As(err, &drift) {
 				t.Fatalf("err = %v, want a DriftError", err)
@@ -117,7 +117,7 @@ func TestStreamShortPageBeforeTheLast(t *testing.T) {
 		}
 		return NumberedPage(users.Users, &total, i, 3), nil
 	})
-	err := Stream(t.Context(), p, Paging{MaxInFlight: 1}, func(Page) error { return nil })
+	err := Stream(t.Context(), p, Paging{Window: 1}, func(Page) error { return nil })
 	var drift *DriftError
 	if !errors.As(err, &drift) || drift.Event.Kind != DriftShortPage || drift.Event.Detail != "page 1 of 10 holds 2 users, page 0 held 3" {
 		t.Fatalf("err = %v, want a short_page drift on page 1", err)
@@ -133,7 +133,7 @@ func TestStreamPageCountChanged(t *testing.T) {
 		}
 		return page, nil
 	})
-	err := Stream(t.Context(), p, Paging{MaxInFlight: 1}, func(Page) error { return nil })
+	err := Stream(t.Context(), p, Paging{Window: 1}, func(Page) error { return nil })
 	var drift *DriftError
 	if !errors.As(err, &drift) || drift.Event.Kind != DriftPageCount || drift.Event.Detail != "page 0 reported 4 pages, page 2 reports 5" {
 		t.Fatalf("err = %v, want a page_count_changed drift on page 2", err)
@@ -143,7 +143,7 @@ func TestStreamPageCountChanged(t *testing.T) {
 func TestStreamStableListingHasNoDrift(t *testing.T) {
 	l := newListing(1234, 100, -1, nil)
 	var ids []string
-	err := Stream(t.Context(), l, Paging{MaxInFlight: 3}, func(p Page) error {
+	err := Stream(t.Context(), l, Paging{Window: 3}, func(p Page) error {
 		for _, u := range p.Users {
 			ids = append(ids, u.ID)
 		}
@@ -166,7 +166,7 @@ func TestSequenceRereadsEarlierListings(t *testing.T) {
 		active.ids = active.ids[1:]
 		return ids
 	}
-	err := Sequence(t.Context(), []Pager{active, deleted}, Paging{MaxInFlight: 1}, func(Page) error { return nil })
+	err := Sequence(t.Context(), []Pager{active, deleted}, Paging{Window: 1}, func(Page) error { return nil })
 	var drift *DriftError
 	if !errors.As(err, &drift) || drift.Event.Kind != DriftFirstPage || drift.Event.Listing != 0 ||
 		drift.Event.Detail != "page 0 reported a total of 150, and 149 once every listing was read" {
@@ -177,7 +177,7 @@ func TestSequenceRereadsEarlierListings(t *testing.T) {
 func TestSequenceDuplicateAcrossListings(t *testing.T) {
 	a := newListing(3, 10, -1, nil)
 	b := newListing(2, 10, -1, nil) // u0000 and u0001 again
-	err := Sequence(t.Context(), []Pager{a, b}, Paging{MaxInFlight: 1}, func(Page) error { return nil })
+	err := Sequence(t.Context(), []Pager{a, b}, Paging{Window: 1}, func(Page) error { return nil })
 	want := `user "u0000" is on listing 0 page 0 and again on listing 1 page 0`
 	var drift *DriftError
 	if !errors.As(err, &drift) || drift.Event.Kind != DriftDuplicate || drift.Event.Listing != 1 || drift.Event.Detail != want {
@@ -273,7 +273,7 @@ func TestSequenceCatchesAMoveIntoAListingReadEarlier(t *testing.T) {
 		return nil
 	}
 	var emitted []string
-	err := Sequence(t.Context(), []Pager{m.listing(0), m.listing(1)}, Paging{MaxInFlight: 4}, func(p Page) error {
+	err := Sequence(t.Context(), []Pager{m.listing(0), m.listing(1)}, Paging{Window: 4}, func(p Page) error {
 		emitted = append(emitted, userIDs(p)...)
 		return nil
 	})

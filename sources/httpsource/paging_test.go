@@ -3,9 +3,12 @@ package httpsource
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // With Paging.Expect, a read starts its window at once, before page 0 says
@@ -46,7 +49,7 @@ func TestSequenceStartsTheExpectedPagesAtOnce(t *testing.T) {
 				return all.FetchPage(ctx, index)
 			})
 			var ids []string
-			err := Sequence(t.Context(), []Pager{p}, Paging{MaxInFlight: window, Expect: []int{tc.expect}}, func(p Page) error {
+			err := Sequence(t.Context(), []Pager{p}, Paging{Window: window, Expect: []int{tc.expect}}, func(p Page) error {
 				ids = append(ids, userIDs(p)...)
 				return nil
 			})
@@ -76,7 +79,7 @@ func TestSequenceNoRecheck(t *testing.T) {
 			log := &requestLog{}
 			listings := []Pager{fake{number: 0, pages: 3, log: log}, fake{number: 1, pages: 2, log: log}}
 			var ids []string
-			err := Sequence(t.Context(), listings, Paging{MaxInFlight: 2, NoRecheck: tc.noRecheck}, func(p Page) error {
+			err := Sequence(t.Context(), listings, Paging{Window: 2, NoRecheck: tc.noRecheck}, func(p Page) error {
 				ids = append(ids, userIDs(p)...)
 				return nil
 			})
@@ -100,11 +103,125 @@ func TestSequencePagesNameTheirListing(t *testing.T) {
 	log := &requestLog{}
 	var got []int
 	err := Sequence(t.Context(), []Pager{fake{number: 0, pages: 2, log: log}, fake{number: 1, pages: 1, log: log}},
-		Paging{MaxInFlight: 3}, func(p Page) error {
+		Paging{Window: 3}, func(p Page) error {
 			got = append(got, p.Listing)
 			return nil
 		})
 	if err != nil || !slices.Equal(got, []int{0, 0, 1}) {
 		t.Fatalf("err %v, listings of the pages %v, want [0 0 1]", err, got)
+	}
+}
+
+// clientListing is a listing of pages pages of 2 users behind a real
+// client, its page index asked as ?page=; decode, when set, runs on each
+// answer before it is decoded.
+type clientListing struct {
+	client *Client
+	url    string
+	pages  int
+	decode func(index int)
+}
+
+func (l clientListing) FetchPage(ctx context.Context, index int) (Page, error) {
+	var page Page
+	_, err := l.client.Do(ctx, Request{URL: fmt.Sprintf("%s?page=%d", l.url, index), Page: index, Decode: func([]byte) error {
+		if l.decode != nil {
+			l.decode(index)
+		}
+		page = numbered(index, l.pages)
+		page.Last = index == l.pages-1
+		return nil
+	}})
+	return page, err
+}
+
+// pageAsked is the page index a request asked for.
+func pageAsked(r *http.Request) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	return n
+}
+
+// Paging.InFlight bounds the requests at the server, retries included,
+// while the window holds twice as many pages; and they go out in page
+// order, the window's waiting pages included. Every answer is held 30 ms;
+// the first attempt at every third page is a 503.
+func TestSequenceBoundsRequestsOnTheWire(t *testing.T) {
+	const pages = 12
+	for _, inFlight := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(inFlight, " in flight"), func(t *testing.T) {
+			var mu sync.Mutex
+			now, peak := 0, 0
+			var asked []int
+			tried := map[int]bool{}
+			srv, _ := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+				index := pageAsked(r)
+				mu.Lock()
+				now++
+				peak = max(peak, now)
+				asked = append(asked, index)
+				fail := index%3 == 1 && !tried[index]
+				tried[index] = true
+				mu.Unlock()
+				time.Sleep(30 * time.Millisecond)
+				mu.Lock()
+				now--
+				mu.Unlock()
+				if fail {
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				ok(w)
+			})
+			l := clientListing{client: NewClient(testConfig()), url: srv.URL, pages: pages}
+			c := &collector{t: t}
+			err := Sequence(t.Context(), []Pager{l}, Paging{Window: 2 * inFlight, InFlight: inFlight, Expect: []int{pages}}, c.emit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.pages(), wantPages(pages); got != want {
+				t.Errorf("emitted %s, want %s", got, want)
+			}
+			if peak != inFlight {
+				t.Errorf("%d requests at the server at once, want %d", peak, inFlight)
+			}
+			if inFlight == 1 { // one at a time: the order they were sent in
+				var first []int // each page's first attempt
+				for _, p := range asked {
+					if !slices.Contains(first, p) {
+						first = append(first, p)
+					}
+				}
+				if !slices.IsSorted(first) {
+					t.Errorf("pages asked in the order %v", asked)
+				}
+			}
+		})
+	}
+}
+
+// A page gives its place in flight back once its body is read: the next
+// request is out while the page is still being decoded.
+func TestSequenceDecodesOutsideThePlaceInFlight(t *testing.T) {
+	second := make(chan struct{})
+	var once sync.Once
+	srv, _ := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if pageAsked(r) == 1 {
+			once.Do(func() { close(second) })
+		}
+		ok(w)
+	})
+	l := clientListing{client: NewClient(testConfig()), url: srv.URL, pages: 3, decode: func(index int) {
+		if index != 0 {
+			return
+		}
+		select {
+		case <-second:
+		case <-time.After(10 * time.Second):
+			t.Error("page 1 was not asked for while page 0 was decoded")
+		}
+	}}
+	err := Sequence(t.Context(), []Pager{l}, Paging{Window: 2, InFlight: 1, Expect: []int{3}}, (&collector{t: t}).emit)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/saas-export/export/schema"
 )
@@ -15,10 +16,11 @@ import (
 // Kare's deleted ones), a job exports each listing in turn. Pages are
 // emitted in order, listing 0's then listing 1's, but fetched
 // concurrently across the listings, so that a latency-bound job waits
-// for no listing's first page: at most maxInFlight (at least 1) pages are
-// in flight or waiting to be emitted, whichever listings they belong to
-// (see scheduler). emit is never called concurrently; the first error,
-// from a fetch or from emit, cancels the others and is returned.
+// for no listing's first page: at most paging.Window (at least 1) pages
+// are being fetched or waiting to be emitted, whichever listings they
+// belong to (see scheduler), and at most paging.InFlight of their
+// requests are on the wire. emit is never called concurrently; the first
+// error, from a fetch or from emit, cancels the others and is returned.
 //
 // Page totals are running sums: a page of the second listing reports the
 // first listing's total plus its own, so the last page carries the whole
@@ -38,9 +40,14 @@ func Sequence(ctx context.Context, listings []Pager, paging Paging, emit func(Pa
 
 // Paging is how a Sequence reads its listings.
 type Paging struct {
-	// MaxInFlight bounds the pages in flight or waiting to be emitted (at
-	// least 1).
-	MaxInFlight int
+	// Window bounds the pages held at once (at least 1): being fetched
+	// (waiting for a place in flight, in flight, being decoded) or waiting
+	// for the pages before them to be emitted.
+	Window int
+	// InFlight, when positive, bounds the pages' requests on the wire: an
+	// attempt holds a place from when it is sent until its body is read,
+	// and pages take places in the order they started (see flight).
+	InFlight int
 	// Expect, when set, is how many pages each listing held when it was
 	// last read: a read starts its window at once on them rather than
 	// waiting for page 0 to say how many there are, since the confirming
@@ -55,10 +62,13 @@ type Paging struct {
 	NoRecheck bool
 }
 
-// Paging is how the job's listing is paged: Job.MaxInFlight pages at
-// once, Job.ExpectPages and Job.ConfirmFollows.
+// Paging is how the job's listing is paged: MaxInFlight requests at once
+// and a window of twice as many pages, so that pages are decoded, and
+// wait for the ones before them, while the next requests are out;
+// ExpectPages and ConfirmFollows.
 func (j Job) Paging() Paging {
-	return Paging{MaxInFlight: j.MaxInFlight, Expect: j.ExpectPages, NoRecheck: j.ConfirmFollows}
+	n := max(j.MaxInFlight, 1)
+	return Paging{Window: 2 * n, InFlight: n, Expect: j.ExpectPages, NoRecheck: j.ConfirmFollows}
 }
 
 // Rechecks is how many requests a Sequence of that many listings sends
@@ -72,8 +82,13 @@ func Rechecks(listings int) int {
 
 func sequence(ctx context.Context, listings []Pager, paging Paging, limit int, emit func(Page) error) error {
 	g, gctx := errgroup.WithContext(ctx)
-	window := max(paging.MaxInFlight, 1)
+	window := max(paging.Window, 1)
 	s := &scheduler{ctx: gctx, g: g, window: window, limit: limit, free: window, wake: make(chan struct{}, 1)}
+	s.lead = window // every page started is sent: a window left goes out in one round
+	if paging.InFlight > 0 {
+		s.places = semaphore.NewWeighted(int64(paging.InFlight))
+		s.lead = paging.InFlight - 1 // started pages queue: page 0 goes out with the last round
+	}
 	if !paging.NoRecheck {
 		s.rechecks = Rechecks(len(listings))
 	}
@@ -113,13 +128,16 @@ type scheduler struct {
 	ctx           context.Context // the group's: ended by the first error
 	g             *errgroup.Group
 	window, limit int
-	wake          chan struct{} // a page is in: the emitter may go on
+	wake          chan struct{}       // a page is in: the emitter may go on
+	places        *semaphore.Weighted // Paging.InFlight; nil: no bound
+	lead          int                 // the next listing's page 0 starts with this many pages left to start
 
 	mu       sync.Mutex
 	free     int // places of the window not taken
 	listings []*listingRun
-	front    int // the first listing with pages not yet started
-	fetching int // page fetches started and not returned
+	front    int     // the first listing with pages not yet started
+	fetching int     // page fetches started and not returned
+	flight   *flight // the claim of the page started last, with places
 	// Page 0 of each listing again, once every page is in: how many
 	// (none with Paging.NoRecheck), how many started, those not yet taken.
 	rechecks, recheck int
@@ -173,7 +191,7 @@ func (s *scheduler) nextPage() (*listingRun, bool) {
 	}
 	cur := s.listings[s.front]
 	spare := s.free > 1 || len(cur.pending) > 0 // a place stays free, or one comes back
-	if s.front+1 < len(s.listings) && spare && cur.first && (!cur.final || cur.known-cur.started <= s.window) {
+	if s.front+1 < len(s.listings) && spare && cur.first && (!cur.final || cur.known-cur.started <= s.lead) {
 		// A listing of unknown length keeps one page in flight: the
 		// places beside it are free anyway.
 		if next := s.listings[s.front+1]; next.started == 0 {
@@ -191,8 +209,10 @@ func (s *scheduler) startPage(l *listingRun) {
 	l.started++
 	s.free--
 	s.fetching++
+	ctx, pass := s.claim(ctx)
 	s.g.Go(func() error {
 		page, err := l.pager.FetchPage(ctx, index)
+		pass() // if it never sent a request
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		cancel()
@@ -279,8 +299,10 @@ func (s *scheduler) startRecheck() {
 	s.rechecked[i] = f
 	s.recheck++
 	s.free--
+	ctx, pass := s.claim(s.ctx)
 	s.g.Go(func() error {
-		page, err := s.listings[i].pager.FetchPage(s.ctx, 0)
+		page, err := s.listings[i].pager.FetchPage(ctx, 0)
+		pass()
 		if err != nil {
 			return err
 		}
@@ -290,6 +312,16 @@ func (s *scheduler) startRecheck() {
 		s.notify()
 		return nil
 	})
+}
+
+// claim gives the request about to start its turn for a place in flight,
+// after the one started before it; pass must be called once it is over.
+func (s *scheduler) claim(ctx context.Context) (_ context.Context, pass func()) {
+	if s.places == nil {
+		return ctx, func() {}
+	}
+	s.flight = newFlight(s.places, s.flight)
+	return withFlight(ctx, s.flight), s.flight.pass
 }
 
 func (s *scheduler) notify() {

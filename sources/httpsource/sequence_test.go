@@ -48,7 +48,7 @@ func TestSequenceRunsListingsInTurnWithRunningTotals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ids, totals []string
-			err := Sequence(t.Context(), tc.listings, Paging{MaxInFlight: 2}, func(p Page) error {
+			err := Sequence(t.Context(), tc.listings, Paging{Window: 2}, func(p Page) error {
 				for _, u := range p.Users {
 					ids = append(ids, u.ID)
 				}
@@ -175,7 +175,7 @@ func TestSequenceKeepsOrderAcrossListings(t *testing.T) {
 			var ids []string
 			var totals []int64
 			c := &collector{t: t}
-			err := Sequence(t.Context(), listings, Paging{MaxInFlight: window}, func(p Page) error {
+			err := Sequence(t.Context(), listings, Paging{Window: window}, func(p Page) error {
 				for _, u := range p.Users {
 					ids = append(ids, u.ID)
 				}
@@ -235,7 +235,7 @@ func TestSequenceOverlapsListings(t *testing.T) {
 				return nil
 			}}
 			var ids []string
-			err := Sequence(t.Context(), []Pager{first, second}, Paging{MaxInFlight: tc.window}, func(p Page) error {
+			err := Sequence(t.Context(), []Pager{first, second}, Paging{Window: tc.window}, func(p Page) error {
 				for _, u := range p.Users {
 					ids = append(ids, u.ID)
 				}
@@ -267,29 +267,37 @@ func TestSequenceOverlapsListings(t *testing.T) {
 // Which page the scheduler starts next, in the states that decide it: the
 // current listing's pages first; page 0 of the next listing once the
 // current one has at most a window of pages left to start (or no page
-// count), and then only if a place stays free or comes back; no other page
-// of the next listing while the current one has pages to start.
+// count), or one less than the places in flight when there are some, and
+// then only if a place stays free or comes back; no other page of the
+// next listing while the current one has pages to start.
 func TestSchedulerNextPage(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		free int
-		cur  listingRun
-		next listingRun
-		want string // "cur", "next" or "none"
+		name     string
+		free     int
+		cur      listingRun
+		next     listingRun
+		want     string // "cur", "next" or "none"
+		inFlight int    // places in flight; 0: none
 	}{
-		{"page 0 not in yet", 3, listingRun{known: 1, started: 1}, listingRun{known: 1}, "none"},
-		{"a long listing to go", 3, listingRun{known: 20, final: true, started: 10, first: true}, listingRun{known: 1}, "cur"},
-		{"a window to go", 3, listingRun{known: 20, final: true, started: 16, first: true}, listingRun{known: 1}, "next"},
-		{"the last place, none held", 1, listingRun{known: 20, final: true, started: 16, first: true}, listingRun{known: 1}, "cur"},
-		{"the last place, one held", 1, listingRun{known: 20, final: true, started: 16, first: true, pending: map[int]*fetch{15: {}}}, listingRun{known: 1}, "next"},
-		{"unknown length", 2, listingRun{known: 3, started: 3, first: true, pending: map[int]*fetch{2: {}}}, listingRun{known: 1}, "next"},
-		{"next page 0 started", 3, listingRun{known: 20, final: true, started: 18, first: true}, listingRun{known: 5, final: true, started: 1, first: true}, "cur"},
-		{"current all started", 3, listingRun{known: 20, final: true, started: 20, first: true}, listingRun{known: 5, final: true, started: 1, first: true}, "next"},
-		{"waiting for the next page of unknown length", 1, listingRun{known: 3, started: 3, first: true}, listingRun{known: 1, started: 1}, "none"},
+		{"page 0 not in yet", 3, listingRun{known: 1, started: 1}, listingRun{known: 1}, "none", 0},
+		{"a long listing to go", 3, listingRun{known: 20, final: true, started: 10, first: true}, listingRun{known: 1}, "cur", 0},
+		{"a window to go", 3, listingRun{known: 20, final: true, started: 16, first: true}, listingRun{known: 1}, "next", 0},
+		{"the last place, none held", 1, listingRun{known: 20, final: true, started: 16, first: true}, listingRun{known: 1}, "cur", 0},
+		{"the last place, one held", 1, listingRun{known: 20, final: true, started: 16, first: true, pending: map[int]*fetch{15: {}}}, listingRun{known: 1}, "next", 0},
+		{"unknown length", 2, listingRun{known: 3, started: 3, first: true, pending: map[int]*fetch{2: {}}}, listingRun{known: 1}, "next", 0},
+		{"next page 0 started", 3, listingRun{known: 20, final: true, started: 18, first: true}, listingRun{known: 5, final: true, started: 1, first: true}, "cur", 0},
+		{"current all started", 3, listingRun{known: 20, final: true, started: 20, first: true}, listingRun{known: 5, final: true, started: 1, first: true}, "next", 0},
+		{"waiting for the next page of unknown length", 1, listingRun{known: 3, started: 3, first: true}, listingRun{known: 1, started: 1}, "none", 0},
+		{"4 in flight, a round to go", 3, listingRun{known: 20, final: true, started: 17, first: true}, listingRun{known: 1}, "next", 4},
+		{"4 in flight, more than a round to go", 3, listingRun{known: 20, final: true, started: 16, first: true}, listingRun{known: 1}, "cur", 4},
+		{"1 in flight, one to go", 3, listingRun{known: 20, final: true, started: 19, first: true}, listingRun{known: 1}, "cur", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cur, next := tc.cur, tc.next
-			s := &scheduler{window: 4, free: tc.free, listings: []*listingRun{&cur, &next}}
+			s := &scheduler{window: 4, lead: 4, free: tc.free, listings: []*listingRun{&cur, &next}}
+			if tc.inFlight > 0 {
+				s.lead = tc.inFlight - 1
+			}
 			l, ok := s.nextPage()
 			got := "none"
 			switch {
@@ -333,7 +341,7 @@ func TestSequenceBoundsRequestsAcrossListings(t *testing.T) {
 				fake{number: 0, pages: 11, withTotal: true, log: log, before: held},
 				fake{number: 1, pages: 6, withTotal: true, log: log, before: held},
 			}
-			err := Sequence(t.Context(), listings, Paging{MaxInFlight: window}, func(Page) error {
+			err := Sequence(t.Context(), listings, Paging{Window: window}, func(Page) error {
 				emitted.Add(1)
 				return nil
 			})
@@ -394,7 +402,7 @@ func TestSequenceErrorCancelsTheOtherListing(t *testing.T) {
 				fake{number: 1, pages: 3, withTotal: true, log: log, before: tc.second},
 			}
 			var ids []string
-			err := Sequence(t.Context(), listings, Paging{MaxInFlight: 4}, func(p Page) error {
+			err := Sequence(t.Context(), listings, Paging{Window: 4}, func(p Page) error {
 				ids = append(ids, p.Users[0].ID)
 				if tc.emit != nil {
 					return tc.emit(p)
@@ -427,7 +435,7 @@ func TestSequenceLastPageEndsItsListingOnly(t *testing.T) {
 		return p, nil
 	})
 	var ids []string
-	err := Sequence(t.Context(), []Pager{short, fake{number: 1, pages: 4, log: log}}, Paging{MaxInFlight: 3}, func(p Page) error {
+	err := Sequence(t.Context(), []Pager{short, fake{number: 1, pages: 4, log: log}}, Paging{Window: 3}, func(p Page) error {
 		ids = append(ids, p.Users[0].ID)
 		return nil
 	})
@@ -463,7 +471,7 @@ func TestSequenceListingOfUnknownLength(t *testing.T) {
 		return nil
 	}}
 	var ids []string
-	err := Sequence(t.Context(), []Pager{unknown, second}, Paging{MaxInFlight: 2}, func(p Page) error {
+	err := Sequence(t.Context(), []Pager{unknown, second}, Paging{Window: 2}, func(p Page) error {
 		id := "<empty>"
 		if len(p.Users) > 0 {
 			id = p.Users[0].ID

@@ -11,9 +11,9 @@ const maxPages = 1_000_000
 //
 // Page 0 is fetched first, alone unless paging.Expect says how many pages
 // there were when last read. When it reports Pages, the other pages are
-// fetched concurrently through a window of paging.MaxInFlight (at least 1)
-// pages: page i+MaxInFlight starts only once page i was taken for emission,
-// so at most MaxInFlight pages are in flight or waiting to be emitted, beside
+// fetched concurrently through a window of paging.Window (at least 1)
+// pages: page i+Window starts only once page i was taken for emission,
+// so at most Window pages are being fetched or waiting to be emitted, beside
 // the one being emitted. A page that is Last ends the listing there,
 // however many pages it reported: the fetches of later pages are
 // cancelled. Without Pages, pages are fetched one after another until one

@@ -96,7 +96,7 @@ func TestStreamKeepsOrderWhenLaterPagesFinishFirst(t *testing.T) {
 		return numbered(index, pages), nil
 	})
 	c := &collector{t: t}
-	if err := Stream(t.Context(), p, Paging{MaxInFlight: 4}, c.emit); err != nil {
+	if err := Stream(t.Context(), p, Paging{Window: 4}, c.emit); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := c.pages(), wantPages(pages); got != want {
@@ -123,7 +123,7 @@ func TestStreamBoundsPagesInFlight(t *testing.T) {
 		}
 		return numbered(index, pages), nil
 	})
-	if err := Stream(t.Context(), p, Paging{MaxInFlight: window}, c.emit); err != nil {
+	if err := Stream(t.Context(), p, Paging{Window: window}, c.emit); err != nil {
 		t.Fatal(err)
 	}
 	if got := peak.Load(); got > window || got < 2 {
@@ -159,7 +159,7 @@ func TestStreamSequentialStops(t *testing.T) {
 				return numbered(index, 0), nil
 			})
 			c := &collector{t: t}
-			if err := Stream(t.Context(), p, Paging{MaxInFlight: 4}, c.emit); err != nil {
+			if err := Stream(t.Context(), p, Paging{Window: 4}, c.emit); err != nil {
 				t.Fatal(err)
 			}
 			if got := c.pages(); got != tc.want {
@@ -183,7 +183,7 @@ func TestStreamDetectsRepeatedPage(t *testing.T) {
 			})
 			// Its first user is already seen: a duplicate, which also ends
 			// an API that would serve the same page for ever.
-			err := Stream(t.Context(), p, Paging{MaxInFlight: 2}, (&collector{t: t}).emit)
+			err := Stream(t.Context(), p, Paging{Window: 2}, (&collector{t: t}).emit)
 			if err == nil || !strings.Contains(err.Error(), `duplicate_id: listing 0 page 3: user "2-a" is on listing 0 page 2 and again on listing 0 page 3`) {
 				t.Fatalf("err = %v", err)
 			}
@@ -197,7 +197,7 @@ func TestStreamPageLimit(t *testing.T) {
 		calls.Add(1)
 		return numbered(index, 0), nil
 	})
-	err := sequence(t.Context(), []Pager{endless}, Paging{MaxInFlight: 1}, 5, (&collector{t: t}).emit)
+	err := sequence(t.Context(), []Pager{endless}, Paging{Window: 1}, 5, (&collector{t: t}).emit)
 	if err == nil || !strings.Contains(err.Error(), "no last page after 5 pages") {
 		t.Fatalf("err = %v", err)
 	}
@@ -206,7 +206,7 @@ func TestStreamPageLimit(t *testing.T) {
 	}
 
 	absurd := pagerFunc(func(context.Context, int) (Page, error) { return numbered(0, 6), nil })
-	err = sequence(t.Context(), []Pager{absurd}, Paging{MaxInFlight: 1}, 5, (&collector{t: t}).emit)
+	err = sequence(t.Context(), []Pager{absurd}, Paging{Window: 1}, 5, (&collector{t: t}).emit)
 	if err == nil || !strings.Contains(err.Error(), "reports 6 pages, more than the limit of 5") {
 		t.Fatalf("err = %v", err)
 	}
@@ -230,7 +230,7 @@ func TestStreamStopsOnFetchError(t *testing.T) {
 		return numbered(index, pages), nil
 	})
 	c := &collector{t: t}
-	err := Stream(t.Context(), p, Paging{MaxInFlight: window}, c.emit)
+	err := Stream(t.Context(), p, Paging{Window: window}, c.emit)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
@@ -259,7 +259,7 @@ func TestStreamStopsOnEmitError(t *testing.T) {
 		return numbered(index, pages), nil
 	})
 	emitted := 0
-	err := Stream(t.Context(), p, Paging{MaxInFlight: window}, func(Page) error {
+	err := Stream(t.Context(), p, Paging{Window: window}, func(Page) error {
 		if emitted++; emitted == 3 {
 			return full
 		}
@@ -289,7 +289,7 @@ func TestStreamStopsWhenCancelled(t *testing.T) {
 		}
 		return numbered(index, 100), nil
 	})
-	if err := Stream(ctx, p, Paging{MaxInFlight: 2}, (&collector{t: t}).emit); !errors.Is(err, context.Canceled) {
+	if err := Stream(ctx, p, Paging{Window: 2}, (&collector{t: t}).emit); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
@@ -315,7 +315,7 @@ func TestStreamStopsAtALastPage(t *testing.T) {
 				return page, nil
 			})
 			var got []string
-			err := Stream(context.Background(), p, Paging{MaxInFlight: c.inFlight}, func(pg Page) error {
+			err := Stream(context.Background(), p, Paging{Window: c.inFlight}, func(pg Page) error {
 				got = append(got, pg.Users[0].ID)
 				return nil
 			})

@@ -28,7 +28,8 @@ const maxBodyBytes = 64 << 20
 const maxRedirects = 10
 
 // attemptTransport makes one attempt of a request: it takes its place in
-// flight and its turn from the account's budget, then sends the request,
+// flight, its page's (see flight) and the account's, and its turn from the
+// account's budget, then sends the request,
 // adapts the budget to the answer's status and rate-limit headers, and
 // reads the whole body under the per-attempt timeout. Reading the body
 // here makes a stalled or cut body a failed attempt that the retry loop
@@ -49,10 +50,18 @@ type attemptTransport struct {
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The timeout starts after the wait for the budget: waiting for our
 	// own rate limit is not the server being slow.
-	sentAt, release, err := t.budget.acquire(req.Context())
+	leave, err := takePlace(req.Context())
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // a RoundTripper must close the body, even on error
+		}
+		return nil, &permanentError{err}
+	}
+	defer leave()
+	sentAt, release, err := t.budget.acquire(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
 		}
 		return nil, &permanentError{err}
 	}

@@ -136,7 +136,7 @@ type Job struct {
 	Filter      map[string]any // provider-native, already checked by the provider's CheckConfig
 	Sort        any            // provider-native sort, nil for the provider's default
 	PageSize    int            // 0: the provider's default
-	MaxInFlight int            // pages fetched at once
+	MaxInFlight int            // requests in flight at once (see Paging)
 	IncludeRaw  bool           // keep each record as JSON in User.Raw
 	// IDsOnly says the read needs no more of a user than its ID: the
 	// pipeline's confirming read compares ids alone. A provider may then

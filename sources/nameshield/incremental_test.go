@@ -84,9 +84,10 @@ func TestIncrementalStopsPastTheWindow(t *testing.T) {
 					t.Errorf("%d pages (last %t, total %v), want %d", len(pages), pages[len(pages)-1].Last, pages[0].Total, readPages)
 				}
 				// Pages already in flight when the read stopped were sent,
-				// never emitted.
+				// never emitted, one of them perhaps while the last page
+				// was decoded.
 				sent := client.Stats().Requests
-				if lo, hi := int64(readPages), int64(min(readPages+inFlight-1, fullPages)); sent < lo || sent > hi {
+				if lo, hi := int64(readPages), int64(min(readPages+inFlight, fullPages)); sent < lo || sent > hi {
 					t.Errorf("%d requests, want %d to %d", sent, lo, hi)
 				}
 				if tt.since.After(sorted[people.N/2].UpdatedAt) && sent >= int64(fullPages) {
@@ -140,8 +141,9 @@ func TestIncrementalTiesAndTouches(t *testing.T) {
 	}
 	users := sourcetest.Users(pages)
 	// 32 tie at the window's start: pages 0 and 1 hold only them, and page
-	// 2 reaches past them.
-	if got := sourcetest.IDs(users[:len(want)]); !slices.Equal(got, uuids(want)) || len(pages) != 3 || client.Stats().Requests != 3 {
+	// 2 reaches past them (page 3 may be asked for while it is decoded).
+	n := client.Stats().Requests
+	if got := sourcetest.IDs(users[:len(want)]); !slices.Equal(got, uuids(want)) || len(pages) != 3 || n < 3 || n > 4 {
 		t.Errorf("%d pages, %d requests, first users %v, want %v", len(pages), client.Stats().Requests, got, uuids(want))
 	}
 	for _, u := range users[len(want):] {
