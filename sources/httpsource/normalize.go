@@ -208,7 +208,7 @@ func DecodeIDPage[I any, Env Envelope[I]](body []byte, index, size int, id func(
 // alike, and the envelope is checked as strictly.
 func DecodeIDs[I any, Env Envelope[I]](body []byte, id func(*I) (string, error)) ([]schema.User, *int64, error) {
 	var env Env
-	if err := decodeEnvelope(body, &env); err != nil {
+	if err := decodeEnvelope(body, &env, true); err != nil {
 		return nil, nil, err
 	}
 	users, err := IDUsers(env.Records(), id)
@@ -237,25 +237,27 @@ func DecodeUsers[R any, RawEnv Envelope[json.RawMessage], RecEnv Envelope[R]](
 ) ([]schema.User, *int64, error) {
 	if includeRaw {
 		var env RawEnv
-		if err := decodeEnvelope(body, &env); err != nil {
+		if err := decodeEnvelope(body, &env, false); err != nil {
 			return nil, nil, err
 		}
 		users, err := NormalizeRaw(env.Records(), normalize)
 		return users, env.Total(), err
 	}
 	var env RecEnv
-	if err := decodeEnvelope(body, &env); err != nil {
+	if err := decodeEnvelope(body, &env, false); err != nil {
 		return nil, nil, err
 	}
 	users, err := NormalizeRecords(env.Records(), normalize)
 	return users, env.Total(), err
 }
 
-func decodeEnvelope(body []byte, env any) error {
+// decodeEnvelope decodes and checks a provider's envelope; ids says the
+// read compares ids alone (see IDsPath).
+func decodeEnvelope(body []byte, env any, ids bool) error {
 	c, ok := env.(checked)
 	var path []string
 	if ok {
-		path = c.RecordsPath()
+		path = IDsPath(ids, c.RecordsPath()...)
 	}
 	if err := DecodeJSON(body, env, path...); err != nil {
 		return err
@@ -278,6 +280,18 @@ func Excerpt[S ~string | ~[]byte](s S) string {
 		cut--
 	}
 	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
+}
+
+// IDsPath is the path DecodeJSON checks for a read that compares ids
+// alone (ids): none. Such a read, the confirming one, writes nothing: if
+// a records member sent twice makes it keep other ids than the first
+// read's, the job reads again, and that read refuses the body; if the
+// same ids, what the first read wrote stands. Else path.
+func IDsPath(ids bool, path ...string) []string {
+	if ids {
+		return nil
+	}
+	return path
 }
 
 // DecodeJSON unmarshals a response body into v. path names the members

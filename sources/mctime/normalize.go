@@ -94,21 +94,21 @@ func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, p
 	norm := func(rec *record) (schema.User, error) { return normalize(job, rec, active) }
 	switch {
 	case job.IDsOnly:
-		d, at, err := decodeData[idRecord](body)
+		d, at, err := decodeData[idRecord](body, true)
 		if err != nil {
 			return nil, at, err
 		}
 		users, err := httpsource.IDUsers(*d.Users, func(rec *idRecord) (string, error) { return userID(&rec.ID) })
 		return users, at, err
 	case job.IncludeRaw:
-		d, at, err := decodeData[json.RawMessage](body)
+		d, at, err := decodeData[json.RawMessage](body, false)
 		if err != nil {
 			return nil, at, err
 		}
 		users, err := httpsource.NormalizeRaw(*d.Users, norm)
 		return users, at, err
 	}
-	d, at, err := decodeData[record](body)
+	d, at, err := decodeData[record](body, false)
 	if err != nil {
 		return nil, at, err
 	}
@@ -118,9 +118,9 @@ func decodeUsers(job httpsource.Job, body []byte, active bool) ([]schema.User, p
 
 // decodeData decodes the envelope and returns its one data object and
 // where the page is in the listing.
-func decodeData[T any](body []byte) (*data[T], paging, error) {
+func decodeData[T any](body []byte, ids bool) (*data[T], paging, error) {
 	var resp response[T]
-	if err := httpsource.DecodeJSON(body, &resp, "items", "data", "users"); err != nil {
+	if err := httpsource.DecodeJSON(body, &resp, httpsource.IDsPath(ids, "items", "data", "users")...); err != nil {
 		return nil, paging{}, err
 	}
 	d, err := resp.data()

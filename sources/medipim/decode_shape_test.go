@@ -84,3 +84,18 @@ func TestHugeName(t *testing.T) {
 			return decodePage(httpsource.Job{IncludeRaw: raw}, body, 0, 10)
 		})
 }
+
+// The confirming read (IDsOnly) takes a records member sent twice as the
+// decoder does, the last one, where the whole decoding refuses the body:
+// that read writes nothing, and ids that differ from the first read's make
+// the job read again, which refuses such a body.
+func TestIDsOnlyTakesTheLastOfRecordsSentTwice(t *testing.T) {
+	body := []byte(`{"meta": {"total": 1}, "results": [], "Results": [{"id": 2}]}`)
+	if _, err := decodePage(httpsource.Job{}, body, 0, 10); err == nil || !strings.Contains(err.Error(), "results is sent more than once") {
+		t.Errorf("whole decoding: err %v, want results is sent more than once", err)
+	}
+	page, err := decodePage(httpsource.Job{IDsOnly: true}, body, 0, 10)
+	if err != nil || len(page.Users) != 1 || page.Users[0].ID != "2" {
+		t.Errorf("IDs only: err %v, users %v, want the one of the last results", err, page.Users)
+	}
+}

@@ -116,9 +116,9 @@ type jsonPage[T any] struct {
 
 // decodeJSONPage refuses a page without Items, which the docs always
 // send ([] for no users); the totals may be missing, not sent twice.
-func decodeJSONPage[T any](body []byte) (*jsonPage[T], error) {
+func decodeJSONPage[T any](body []byte, ids bool) (*jsonPage[T], error) {
 	var resp struct{ PagedUsers *jsonPage[T] }
-	if err := httpsource.DecodeJSON(body, &resp, "PagedUsers", "Items"); err != nil {
+	if err := httpsource.DecodeJSON(body, &resp, httpsource.IDsPath(ids, "PagedUsers", "Items")...); err != nil {
 		return nil, err
 	}
 	p := resp.PagedUsers
@@ -156,7 +156,7 @@ func userKey(key *httpsource.Member[string]) (string, error) {
 func decodeJSON(job httpsource.Job, body []byte) ([]schema.User, totals, error) {
 	norm := func(rec *record) (schema.User, error) { return normalize(job, rec) }
 	if job.IDsOnly {
-		page, err := decodeJSONPage[idRecord](body)
+		page, err := decodeJSONPage[idRecord](body, true)
 		if err != nil {
 			return nil, totals{}, err
 		}
@@ -164,14 +164,14 @@ func decodeJSON(job httpsource.Job, body []byte) ([]schema.User, totals, error) 
 		return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
 	}
 	if job.IncludeRaw {
-		page, err := decodeJSONPage[json.RawMessage](body)
+		page, err := decodeJSONPage[json.RawMessage](body, false)
 		if err != nil {
 			return nil, totals{}, err
 		}
 		users, err := httpsource.NormalizeRaw(*page.Items, norm)
 		return users, totals{page.TotalItems.Value(), page.TotalPages.Value()}, err
 	}
-	page, err := decodeJSONPage[record](body)
+	page, err := decodeJSONPage[record](body, false)
 	if err != nil {
 		return nil, totals{}, err
 	}
