@@ -124,21 +124,8 @@ func TestRunDriftRestartsAndCommitsTheFinalListing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(tt.dir)
-			defer srv.Close()
-			out := t.TempDir()
-			cfg := parseTestConfig(t, `
-version: 1
-output: {destination: "{{out}}", formats: [jsonl]}
-jobs:
-  - {name: ns, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s}
-`, out)
-			cfg.Jobs[0].Drift.Confirm = tt.confirm
-			sum := runPinned(t, context.Background(), cfg, 0)
-			if sum.Status != StatusSucceeded {
-				t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
-			}
-			files := listFiles(t, out)
+			sum, files := runOneJob(t, tt.dir, fmt.Sprintf(
+				`{name: ns, provider: nameshield, base_url: {{url}}, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s, drift: {confirm: %t}}`, tt.confirm))
 			if got, want := committedIDs(t, files, "ns"), tt.dir.current(); !slices.Equal(got, want) {
 				t.Errorf("committed %d ids, the directory holds %d; missing %v, extra %v",
 					len(got), len(want), missing(want, got), missing(got, want))
@@ -162,23 +149,10 @@ jobs:
 func TestConfirmingReadDecodesOnlyIDs(t *testing.T) {
 	// 600 users in pages of 100: the first read ends with page 5.
 	dir := newDirectory(600, 5, 0, func(d *directory) { d.createdAt = "the day before yesterday" })
-	srv := httptest.NewServer(dir)
-	defer srv.Close()
-	out := t.TempDir()
-	cfg := parseTestConfig(t, `
-version: 1
-output: {destination: "{{out}}", formats: [jsonl]}
-jobs:
-  - {name: ns, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s}
-`, out)
-	sum := runPinned(t, context.Background(), cfg, 0)
-	if sum.Status != StatusSucceeded {
-		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
-	}
+	_, files := runOneJob(t, dir, `{name: ns, provider: nameshield, base_url: {{url}}, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s}`)
 	if dir.served != 12 {
 		t.Fatalf("the server answered %d pages, want 6 for each read", dir.served)
 	}
-	files := listFiles(t, out)
 	data := files[pinnedDir("ns", "jsonl", "r1")+"users.jsonl"]
 	if n := bytes.Count(data, []byte(`"created_at":"2022-12-31T23:00:00Z"`)); n != 600 {
 		t.Errorf("%d of 600 users carry the first read's created_at", n)
@@ -190,6 +164,27 @@ jobs:
 	if !m.Confirmed {
 		t.Error("the manifest says the read was not confirmed")
 	}
+}
+
+// runOneJob runs one job, given as a flow mapping whose base_url is
+// {{url}}, against api, writing JSONL; it returns the summary of the run,
+// which must have succeeded, and its files.
+func runOneJob(t *testing.T, api http.Handler, job string) (*Summary, map[string][]byte) {
+	t.Helper()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	out := t.TempDir()
+	cfg := parseTestConfig(t, `
+version: 1
+output: {destination: "{{out}}", formats: [jsonl]}
+jobs:
+  - `+strings.ReplaceAll(job, "{{url}}", srv.URL)+`
+`, out)
+	sum := runPinned(t, context.Background(), cfg, 0)
+	if sum.Status != StatusSucceeded {
+		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
+	}
+	return sum, listFiles(t, out)
 }
 
 // missing lists the ids of want that got lacks; both sorted.
@@ -325,21 +320,8 @@ func TestConfirmingReadCatchesAMoveBetweenListings(t *testing.T) {
 			})
 		}
 	}
-	srv := httptest.NewServer(k)
-	defer srv.Close()
-	out := t.TempDir()
-	cfg := parseTestConfig(t, `
-version: 1
-output: {destination: "{{out}}", formats: [jsonl]}
-jobs:
-  - {name: kare, provider: kare, base_url: `+srv.URL+`, page_size: 3, max_in_flight: 4, rate_limit: 1000/1s,
-     auth: {type: bearer, token: t, headers: {x-session-token: s}}}
-`, out)
-	sum := runPinned(t, context.Background(), cfg, 0)
-	if sum.Status != StatusSucceeded {
-		t.Fatalf("status %q: %+v", sum.Status, sum.Jobs)
-	}
-	files := listFiles(t, out)
+	sum, files := runOneJob(t, k, `{name: kare, provider: kare, base_url: {{url}}, page_size: 3, max_in_flight: 4, rate_limit: 1000/1s,
+     auth: {type: bearer, token: t, headers: {x-session-token: s}}}`)
 	if got, want := committedIDs(t, files, "kare"), k.current(); !slices.Equal(got, want) {
 		t.Errorf("committed %v, the API holds %v", got, want)
 	}
