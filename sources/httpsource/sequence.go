@@ -113,9 +113,11 @@ func sequence(ctx context.Context, listings []Pager, paging Paging, limit int, e
 // memory against the window, as a request in flight does.
 //
 // Places go to pages in the order they are emitted, with one exception:
-// page 0 of the next listing starts once the current one has at most a
-// window of pages left to start, so it is in by the time they are and the
-// next listing's pages follow without a round trip between. Not sooner:
+// page 0 of the next listing starts once the current one has at most
+// lead pages left to start (a window; with places in flight, one less
+// than them, since started pages queue for those in order), so it is in
+// by the time they are and the next listing's pages follow without a
+// round trip between. Not sooner:
 // a page 0 fetched early waits, holding its place, until every page before
 // it is emitted (a window of 8 would page a long first listing at 7). It
 // takes the last free place only while a page of the current listing
