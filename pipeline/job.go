@@ -255,7 +255,10 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 	protect := protectOutput(out, job, m)
 	var total schema.Null[int64]
 	seed := maphash.MakeSeed() // the confirming read hashes alike
-	written := newIDDigest(seed)
+	written := httpsource.NewIDDigest(seed)
+	if src.memo != nil {
+		src.memo.Reset(seed)
+	}
 	m.Records, m.SourceTotal = 0, nil
 	var fetched int64
 	var pages []int // in each listing, for the confirming read
@@ -272,7 +275,7 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 			users = w.keep(users)
 		}
 		r.stamp(job, users)
-		written.add(users)
+		written.Add(users)
 		// After the digest, which stays on the ids as read. A raw record
 		// that cannot be scrubbed fails the job rather than go out as sent.
 		if err := protect.apply(users); err != nil {
@@ -321,7 +324,7 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(out.finish)
 	g.Go(func() error {
-		drift, err = r.confirm(gctx, src, pages, written, confirmW)
+		drift, err = r.confirm(gctx, src, pages, seed, written, confirmW)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -336,25 +339,29 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 // confirm reads the listing again, expecting the first read's pages in
 // each listing, and compares its ids with the first read's, written:
 // drift when they differ. Any other failure comes back as err.
-func (r *runner) confirm(ctx context.Context, src jobSource, pages []int, written idDigest, confirmW *window) (drift, err error) {
+func (r *runner) confirm(ctx context.Context, src jobSource, pages []int, seed maphash.Seed, written httpsource.IDDigest, confirmW *window) (drift, err error) {
 	confirm, err := src.confirm(pages)
 	if err != nil {
 		return nil, err
 	}
-	confirmed := newIDDigest(written.seed)
+	confirmed := httpsource.NewIDDigest(seed)
 	if err := confirm.Fetch(ctx, func(p httpsource.Page) error {
+		if p.Same != nil { // the first read's page, byte for byte
+			confirmed.Merge(p.Same.Digest)
+			return nil
+		}
 		users := p.Users
 		if confirmW != nil {
 			users = confirmW.keep(users)
 		}
-		confirmed.add(users)
+		confirmed.Add(users)
 		return nil
 	}); err != nil {
 		return asDrift(err)
 	}
 	if confirmed != written {
 		return &httpsource.DriftError{Event: httpsource.DriftEvent{
-			Kind: httpsource.DriftConfirm, Detail: written.differs(confirmed),
+			Kind: httpsource.DriftConfirm, Detail: written.Differs(confirmed),
 		}}, nil
 	}
 	return nil, nil
@@ -378,11 +385,14 @@ func asDrift(err error) (drift, other error) {
 // jobSource is a job's listing, twice: read decodes whole users; confirm
 // builds the confirming read's source, told how many pages each listing
 // held in the first, which may decode ids alone since ids are all it
-// compares. An incremental job's confirming read also filters by update
-// time, so both are whole there.
+// compares, and no page whose body comes back as memo holds it from the
+// first read. An incremental job's confirming read also filters by update
+// time, so both are whole there, and there is no memo: what the reads
+// compare is what their windows keep of a page.
 type jobSource struct {
 	read    httpsource.Source
 	confirm func(expectPages []int) (httpsource.Source, error)
+	memo    *httpsource.PageMemo // nil: none
 }
 
 // openSource builds the job's provider source on its own HTTP client,
@@ -397,16 +407,19 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (jobSource, *httpsourc
 	if err != nil {
 		return jobSource{}, nil, err
 	}
-	first := sj
-	first.ConfirmFollows = job.Drift.Confirm
 	src := jobSource{}
+	if job.Drift.Confirm && inc == nil {
+		src.memo = httpsource.NewPageMemo()
+	}
+	first := sj
+	first.ConfirmFollows, first.Remember = job.Drift.Confirm, src.memo
 	if src.read, err = p.New(first, client); err != nil {
 		return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
 	sj.IDsOnly = inc == nil
 	src.confirm = func(expectPages []int) (httpsource.Source, error) {
 		confirm := sj
-		confirm.ExpectPages = expectPages
+		confirm.ExpectPages, confirm.Recall = expectPages, src.memo
 		s, err := p.New(confirm, client)
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %w", job.Name, err)

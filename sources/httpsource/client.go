@@ -160,8 +160,13 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		if req.Decode == nil {
 			return call.answered(resp, body), nil
 		}
-		decodeErr := req.Decode(body)
+		// A page its read's memo holds decodes as it did (see PageMemo).
+		var decodeErr error
+		if !recalled(ctx, body) {
+			decodeErr = req.Decode(body)
+		}
 		if decodeErr == nil {
+			decoded(ctx, body)
 			answer := call.answered(resp, nil)
 			resp.Body.Close() // the buffer goes to the next answer
 			return answer, nil

@@ -105,15 +105,17 @@ func (d *driftCheck) againstFirst(p Page, index int) error {
 	case p.Pages != first.pages:
 		return d.drift(DriftPageCount, index, "page 0 reported %s pages, page %d reports %s",
 			nullString(first.pages), index, nullString(p.Pages))
-	case first.pages.Valid && index < first.pages.V-1 && len(p.Users) < len(first.ids):
+	case first.pages.Valid && index < first.pages.V-1 && p.Len() < len(first.ids):
 		return d.drift(DriftShortPage, index, "page %d of %d holds %d users, page 0 held %d",
-			index, first.pages.V, len(p.Users), len(first.ids))
+			index, first.pages.V, p.Len(), len(first.ids))
 	}
 	return nil
 }
 
 func (d *driftCheck) ids(p Page, index int) error {
 	d.seen.startPage(d.listing, index)
+	// A Same page's ids are not at hand; a duplicate among them changes
+	// the read's digest, which the pipeline compares with the first's.
 	for _, u := range p.Users {
 		if listing, page, dup := d.seen.add(maphash.String(d.seed, u.ID)); dup {
 			return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d and again on listing %d page %d",
@@ -138,7 +140,7 @@ func (d *driftCheck) recheck(listing int, now Page) error {
 			nullString(first.pages), nullString(now.Pages))
 	case !slices.Equal(userIDs(now), first.ids):
 		return d.drift(DriftFirstPage, 0, "page 0 held other users once every listing was read (%d users, then %d)",
-			len(first.ids), len(now.Users))
+			len(first.ids), now.Len())
 	}
 	return nil
 }

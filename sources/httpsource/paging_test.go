@@ -3,12 +3,16 @@ package httpsource
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/saas-export/export/schema"
 )
 
 // With Paging.Expect, a read starts its window at once, before page 0 says
@@ -113,22 +117,26 @@ func TestSequencePagesNameTheirListing(t *testing.T) {
 }
 
 // clientListing is a listing of pages pages of 2 users behind a real
-// client, its page index asked as ?page=; decode, when set, runs on each
-// answer before it is decoded.
+// client, its page index asked as ?page=, its name (a prefix of its ids)
+// as ?listing=; decode, when set, runs on each answer before it is
+// decoded.
 type clientListing struct {
 	client *Client
 	url    string
+	name   string
 	pages  int
 	decode func(index int)
 }
 
 func (l clientListing) FetchPage(ctx context.Context, index int) (Page, error) {
 	var page Page
-	_, err := l.client.Do(ctx, Request{URL: fmt.Sprintf("%s?page=%d", l.url, index), Page: index, Decode: func([]byte) error {
+	url := fmt.Sprintf("%s?listing=%s&page=%d", l.url, l.name, index)
+	_, err := l.client.Do(ctx, Request{URL: url, Page: index, Decode: func([]byte) error {
 		if l.decode != nil {
 			l.decode(index)
 		}
-		page = numbered(index, l.pages)
+		page = pageOf(fmt.Sprintf("%s%d-a", l.name, index), fmt.Sprintf("%s%d-b", l.name, index))
+		page.Pages = schema.Some(l.pages)
 		page.Last = index == l.pages-1
 		return nil
 	}})
@@ -224,4 +232,74 @@ func TestSequenceDecodesOutsideThePlaceInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A read that recalls a PageMemo decodes only the pages whose bodies
+// changed since the read that remembered them; the others come as Same
+// pages holding what the first read decoded of them, page 0's ids
+// included for the re-checks, and the reads' digests agree.
+func TestSequenceRecallsUnchangedPages(t *testing.T) {
+	const pages = 5
+	var mu sync.Mutex
+	version := map[string]int{} // by listing and page
+	srv, _ := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, `{"version": %d}`, version[r.URL.RawQuery])
+	})
+	var decodes atomic.Int64
+	client := NewClient(testConfig())
+	decoding := func(int) { decodes.Add(1) }
+	a := clientListing{client: client, url: srv.URL, name: "a", pages: pages, decode: decoding}
+	b := clientListing{client: client, url: srv.URL, name: "b", pages: pages, decode: decoding}
+	read := func(paging Paging) (got []Page, d IDDigest) {
+		t.Helper()
+		d = NewIDDigest(seedOf(paging))
+		err := Sequence(t.Context(), []Pager{a, b}, paging, func(p Page) error {
+			got = append(got, p)
+			if p.Same != nil {
+				d.Merge(p.Same.Digest)
+			} else {
+				d.Add(p.Users)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, d
+	}
+	memo := NewPageMemo()
+	first, want := read(Paging{Window: 2, Remember: memo, NoRecheck: true})
+	if n := decodes.Swap(0); n != 2*pages {
+		t.Fatalf("the first read decoded %d pages, want %d", n, 2*pages)
+	}
+	mu.Lock()
+	version["listing=a&page=3"]++ // a change that is not an id: the page decodes the same
+	version["listing=b&page=3"]++
+	mu.Unlock()
+	second, got := read(Paging{Window: 2, Recall: memo})
+	// Both listings' page 3, and nothing else: the re-checks of page 0
+	// came back unchanged too.
+	if n := decodes.Swap(0); n != 2 {
+		t.Errorf("the confirming read decoded %d pages, want 2", n)
+	}
+	if got != want {
+		t.Errorf("the reads' digests differ: %s", want.Differs(got))
+	}
+	for i, p := range second {
+		index := i % pages
+		if same := p.Same != nil; same == (index == 3) || p.Len() != first[i].Len() || p.Pages != first[i].Pages || p.Last != first[i].Last {
+			t.Errorf("page %d of listing %d: same %v, %d users, %v pages, last %v; the first read's: %d users, %v, %v",
+				index, i/pages, same, p.Len(), p.Pages, p.Last, first[i].Len(), first[i].Pages, first[i].Last)
+		}
+	}
+}
+
+// seedOf is the seed of the memo a Paging has, for a digest alike.
+func seedOf(p Paging) maphash.Seed {
+	if p.Recall != nil {
+		return p.Recall.seed
+	}
+	return p.Remember.seed
 }

@@ -60,15 +60,19 @@ type Paging struct {
 	// neither listing) shows as well in the ids of the next read, whose
 	// pages all come after this one's.
 	NoRecheck bool
+	// Remember fills a memo with the pages read; Recall takes from one
+	// the pages whose bodies come back unchanged (see PageMemo).
+	Remember, Recall *PageMemo
 }
 
 // Paging is how the job's listing is paged: MaxInFlight requests at once
 // and a window of twice as many pages, so that pages are decoded, and
 // wait for the ones before them, while the next requests are out;
-// ExpectPages and ConfirmFollows.
+// ExpectPages, ConfirmFollows, Remember and Recall.
 func (j Job) Paging() Paging {
 	n := max(j.MaxInFlight, 1)
-	return Paging{Window: 2 * n, InFlight: n, Expect: j.ExpectPages, NoRecheck: j.ConfirmFollows}
+	return Paging{Window: 2 * n, InFlight: n, Expect: j.ExpectPages, NoRecheck: j.ConfirmFollows,
+		Remember: j.Remember, Recall: j.Recall}
 }
 
 // Rechecks is how many requests a Sequence of that many listings sends
@@ -84,6 +88,10 @@ func sequence(ctx context.Context, listings []Pager, paging Paging, limit int, e
 	g, gctx := errgroup.WithContext(ctx)
 	window := max(paging.Window, 1)
 	s := &scheduler{ctx: gctx, g: g, window: window, limit: limit, free: window, wake: make(chan struct{}, 1)}
+	s.memo, s.recall = paging.Remember, false
+	if paging.Recall != nil {
+		s.memo, s.recall = paging.Recall, true
+	}
 	s.lead = window // every page started is sent: a window left goes out in one round
 	if paging.InFlight > 0 {
 		s.places = semaphore.NewWeighted(int64(paging.InFlight))
@@ -93,7 +101,7 @@ func sequence(ctx context.Context, listings []Pager, paging Paging, limit int, e
 		s.rechecks = Rechecks(len(listings))
 	}
 	for i, p := range listings {
-		l := &listingRun{pager: p, known: 1, pending: map[int]*fetch{}}
+		l := &listingRun{pager: p, number: i, known: 1, pending: map[int]*fetch{}}
 		if i < len(paging.Expect) {
 			l.known = min(max(paging.Expect[i], 1), limit)
 		}
@@ -132,6 +140,8 @@ type scheduler struct {
 	window, limit int
 	wake          chan struct{}       // a page is in: the emitter may go on
 	places        *semaphore.Weighted // Paging.InFlight; nil: no bound
+	memo          *PageMemo           // Paging.Remember or Recall; nil: none
+	recall        bool                // memo is Recall
 	lead          int                 // the next listing's page 0 starts with this many pages left to start
 
 	mu       sync.Mutex
@@ -152,6 +162,7 @@ type scheduler struct {
 // it was in and was neither Last nor empty.
 type listingRun struct {
 	pager   Pager
+	number  int            // its place in the Sequence, from 0
 	known   int            // pages known (before page 0 is in: expected) to exist
 	final   bool           // known is the listing's length
 	started int            // pages started, in page order
@@ -212,9 +223,13 @@ func (s *scheduler) startPage(l *listingRun) {
 	s.free--
 	s.fetching++
 	ctx, pass := s.claim(ctx)
+	ctx, slot := s.memoSlot(ctx, l.number, index)
 	s.g.Go(func() error {
 		page, err := l.pager.FetchPage(ctx, index)
 		pass() // if it never sent a request
+		if err == nil {
+			page = slot.done(page)
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		cancel()
@@ -266,7 +281,7 @@ func (s *scheduler) arrived(l *listingRun, index int, page Page) error {
 		}
 		return nil
 	}
-	if page.Last || len(page.Users) == 0 {
+	if page.Last || page.Len() == 0 {
 		s.endAt(l, index+1)
 		l.final = true
 		return nil
@@ -302,12 +317,14 @@ func (s *scheduler) startRecheck() {
 	s.recheck++
 	s.free--
 	ctx, pass := s.claim(s.ctx)
+	ctx, slot := s.memoSlot(ctx, i, 0)
 	s.g.Go(func() error {
 		page, err := s.listings[i].pager.FetchPage(ctx, 0)
 		pass()
 		if err != nil {
 			return err
 		}
+		page = slot.done(page)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		f.page, f.done = page, true
@@ -324,6 +341,15 @@ func (s *scheduler) claim(ctx context.Context) (_ context.Context, pass func()) 
 	}
 	s.flight = newFlight(s.places, s.flight)
 	return withFlight(ctx, s.flight), s.flight.pass
+}
+
+// memoSlot gives the page about to start its part in the memo, if any.
+func (s *scheduler) memoSlot(ctx context.Context, listing, index int) (context.Context, *memoSlot) {
+	if s.memo == nil {
+		return ctx, nil
+	}
+	slot := &memoSlot{memo: s.memo, key: pageKey{listing, index}, recall: s.recall}
+	return withMemoSlot(ctx, slot), slot
 }
 
 func (s *scheduler) notify() {

@@ -23,7 +23,12 @@ func Stream(ctx context.Context, p Pager, paging Paging, emit func(Page) error) 
 	return Sequence(ctx, []Pager{p}, paging, emit)
 }
 
+// userIDs are the page's ids; those of page 0 for a Same page, whose
+// other ids are not kept.
 func userIDs(p Page) []string {
+	if p.Same != nil {
+		return p.Same.ids
+	}
 	ids := make([]string, len(p.Users))
 	for i, u := range p.Users {
 		ids[i] = u.ID

@@ -38,6 +38,18 @@ type Page struct {
 	// Listing is the page's listing in a Sequence, from 0 (see
 	// Job.ExpectPages).
 	Listing int
+	// Same, on a read that recalls a PageMemo, says the page's body came
+	// back byte for byte as the first read had it: Users is nil, and Same
+	// holds what it held.
+	Same *SamePage
+}
+
+// Len is how many users the page holds.
+func (p Page) Len() int {
+	if p.Same != nil {
+		return p.Same.N
+	}
+	return len(p.Users)
 }
 
 // Source is one job's view of a provider: it fetches every page of the
@@ -156,6 +168,10 @@ type Job struct {
 	// Sequence through Paging.
 	ConfirmFollows bool
 	ExpectPages    []int
+	// Remember, for the first read, is the memo it fills with its pages;
+	// Recall, for the confirming read, the same memo, to decode no page
+	// whose body came back unchanged. Both go to Sequence through Paging.
+	Remember, Recall *PageMemo
 }
 
 // Incremental is how a provider's API narrows a listing to the users
