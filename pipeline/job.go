@@ -412,14 +412,14 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (jobSource, *httpsourc
 		src.memo = httpsource.NewPageMemo()
 	}
 	first := sj
-	first.ConfirmFollows, first.Remember = job.Drift.Confirm, src.memo
+	first.Read.NoRecheck, first.Read.Remember = job.Drift.Confirm, src.memo
 	if src.read, err = p.New(first, client); err != nil {
 		return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
 	sj.IDsOnly = inc == nil
 	src.confirm = func(expectPages []int) (httpsource.Source, error) {
 		confirm := sj
-		confirm.ExpectPages, confirm.Recall = expectPages, src.memo
+		confirm.Read.Expect, confirm.Read.Recall = expectPages, src.memo
 		s, err := p.New(confirm, client)
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %w", job.Name, err)

@@ -79,8 +79,7 @@ type memoSlot struct {
 
 	hash   uint64 // the decoded body's, when remembering
 	hashed bool
-	same   Page // the page recalled, when same
-	isSame bool
+	same   *Page // the page recalled; nil: the body was decoded
 }
 
 type memoKey struct{}
@@ -96,8 +95,10 @@ func recalled(ctx context.Context, body []byte) bool {
 	if s == nil || !s.recall {
 		return false
 	}
-	s.same, s.isSame = s.memo.recall(s.key, maphash.Bytes(s.memo.seed, body))
-	return s.isSame
+	if p, ok := s.memo.recall(s.key, maphash.Bytes(s.memo.seed, body)); ok {
+		s.same = &p
+	}
+	return s.same != nil
 }
 
 // decoded tells ctx's page, when it is being remembered, the body it was
@@ -115,8 +116,8 @@ func (s *memoSlot) done(p Page) Page {
 	switch {
 	case s == nil:
 		return p
-	case s.isSame:
-		return s.same
+	case s.same != nil:
+		return *s.same
 	case s.hashed:
 		s.memo.remember(s.key, s.hash, p)
 	}

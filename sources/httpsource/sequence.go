@@ -65,14 +65,15 @@ type Paging struct {
 	Remember, Recall *PageMemo
 }
 
-// Paging is how the job's listing is paged: MaxInFlight requests at once
-// and a window of twice as many pages, so that pages are decoded, and
-// wait for the ones before them, while the next requests are out;
-// ExpectPages, ConfirmFollows, Remember and Recall.
+// Paging is how the job's listing is paged: as Read asks, MaxInFlight
+// requests at once and a window of twice as many pages, so that pages
+// are decoded, and wait for the ones before them, while the next
+// requests are out.
 func (j Job) Paging() Paging {
+	p := j.Read
 	n := max(j.MaxInFlight, 1)
-	return Paging{Window: 2 * n, InFlight: n, Expect: j.ExpectPages, NoRecheck: j.ConfirmFollows,
-		Remember: j.Remember, Recall: j.Recall}
+	p.Window, p.InFlight = 2*n, n
+	return p
 }
 
 // Rechecks is how many requests a Sequence of that many listings sends

@@ -36,7 +36,7 @@ type Page struct {
 	// passed an incremental window): no later page is emitted.
 	Last bool
 	// Listing is the page's listing in a Sequence, from 0 (see
-	// Job.ExpectPages).
+	// Paging.Expect).
 	Listing int
 	// Same, on a read that recalls a PageMemo, says the page's body came
 	// back byte for byte as the first read had it: Users is nil, and Same
@@ -162,16 +162,10 @@ type Job struct {
 	// its listing to them as its API allows (see Incremental). The pipeline
 	// filters what comes back, so a provider may return more. nil: all.
 	UpdatedSince *time.Time
-	// ConfirmFollows says the pipeline reads the listing again once this
-	// read is over, to compare ids; ExpectPages, for that confirming
-	// read, is how many pages each listing held in the first. Both go to
-	// Sequence through Paging.
-	ConfirmFollows bool
-	ExpectPages    []int
-	// Remember, for the first read, is the memo it fills with its pages;
-	// Recall, for the confirming read, the same memo, to decode no page
-	// whose body came back unchanged. Both go to Sequence through Paging.
-	Remember, Recall *PageMemo
+	// Read is how the pipeline wants this read of the listing paged, the
+	// first or the confirming one: Paging's Expect, NoRecheck, Remember
+	// and Recall. Job.Paging adds the window and places of MaxInFlight.
+	Read Paging
 }
 
 // Incremental is how a provider's API narrows a listing to the users
