@@ -60,11 +60,12 @@ func (e *csvEncoder) Write(rows []schema.User) error {
 			}
 		}
 	}
-	return e.flush()
+	return nil
 }
 
-// Close writes the header if no row was written: an empty export is still
-// a valid CSV file with its columns named.
+// Close hands on the rows Write gathered, or the header alone if no row
+// was written: an empty export is still a valid CSV file with its columns
+// named.
 func (e *csvEncoder) Close() error { return e.flush() }
 
 func (e *csvEncoder) flush() error {
