@@ -26,7 +26,7 @@ func (csvFormat) Ext() string  { return "csv" }
 func (csvFormat) ContentType() string { return "text/csv; charset=utf-8" }
 
 func (f csvFormat) NewEncoder(w io.Writer, s *schema.Schema) (Encoder, error) {
-	e := &csvEncoder{w: w, cols: s.Columns, escapeFormulas: f.escapeFormulas}
+	e := &csvEncoder{w: w, cols: s.Columns, escapeFormulas: f.escapeFormulas, buf: make([]byte, 0, textBufferSize)}
 	// The header goes out with the first rows, or on Close for a file with
 	// none, so that creating an encoder has no side effect on w.
 	for i, c := range s.Columns {
