@@ -89,8 +89,16 @@ func parquetCodec(name string) (compress.Codec, error) {
 // part of a run's heap.
 const zstdPageWindow = 1 << 20
 
-// zstdPageCodec is parquet-go's zstd codec (default level, one goroutine,
-// no checksum, as parquet-go sets them) with a window fitted to pages.
+// zstdPageCodec is parquet-go's zstd codec (one goroutine, no checksum,
+// as parquet-go sets them) with a window fitted to pages, at the fastest
+// level with entropy coding of blocks that have no match. That level
+// alone leaves such blocks raw: a page of ids, random hex, which has no
+// match but half its bits to spare, stayed its size (1.80 MB of 1.80 MB
+// for 50,000 Nameshield ids). With the option it takes 0.93 MB, less than
+// the default level's 1.07 MB, and the simulator's files are 6 to 10 per
+// cent smaller than at the default level, for about a third of its CPU
+// (the default level's tables, 1.25 MiB, do not stay in cache between
+// pages).
 type zstdPageCodec struct {
 	encoders, decoders sync.Pool
 }
@@ -106,6 +114,8 @@ func (c *zstdPageCodec) Encode(dst, src []byte) ([]byte, error) {
 		e, err = zstd.NewWriter(nil,
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdPageWindow),
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
+			zstd.WithAllLitEntropyCompression(true),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
 		)
