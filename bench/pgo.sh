@@ -17,14 +17,8 @@ sim_pid=""
 trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/export" ./cmd/export
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$work/export" simulate --addr "127.0.0.1:$port" --users 50000 >"$work/sim.log" 2>&1 &
-sim_pid=$!
-sim="http://127.0.0.1:$port"
-for _ in $(seq 600); do
-	curl -s "$sim/" >/dev/null && break
-	sleep 0.1
-done
+. bench/lib.sh
+simulate --users 50000
 
 cat >"$work/jobs.yaml" <<YAML
 version: 1

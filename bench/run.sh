@@ -17,24 +17,7 @@ trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; wait 2>/dev/null || true
 
 go build -o "$work/export" ./cmd/export
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# simulate ARGS...: (re)starts the simulator; sets $sim to its base URL.
-simulate() {
-	[ -n "$sim_pid" ] && { kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; }
-	local port
-	port="$(free_port)"
-	"$work/export" simulate --addr "127.0.0.1:$port" "$@" >"$work/sim.log" 2>&1 &
-	sim_pid=$!
-	sim="http://127.0.0.1:$port"
-	for _ in $(seq 600); do
-		curl -s "$sim/" >/dev/null && return
-		sleep 0.1
-	done
-	echo "the simulator did not start:" >&2
-	cat "$work/sim.log" >&2
-	exit 1
-}
+. bench/lib.sh
 
 # run NAME JOBS_YAML: runs the export, keeps its summary and time figures;
 # $run_env holds extra environment (NAME=VALUE) for the export.

@@ -17,7 +17,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$
 minio="$(bash .ci/install-minio)"
 go build -o "$work/export" ./cmd/export
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/lib.sh # free_port
 s3port="$(free_port)"
 key="bench$RANDOM$RANDOM"
 secret="$(head -c 18 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
