@@ -44,26 +44,21 @@ type language string
 // UnmarshalJSON reads the JSON form's Language: the number of the .NET
 // enum, or its name should a host be set to write enums as names.
 func (l *language) UnmarshalJSON(b []byte) error {
-	// Most users send 0: a number is tried first when it looks like one.
-	// b is one valid JSON value, so ParseInt takes what encoding/json
-	// would put in an int64 (and refuses 1.0 and 1e3 as it does), without
-	// the scan of a second decoder for each user.
-	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+	// Most users send 0. b is one valid JSON value, so ParseInt takes
+	// exactly what encoding/json would put in an int64 (it calls ParseInt
+	// itself), refusing 1.0, 1e3 and what overflows, without the scan of a
+	// second decoder for each user; a name is not tried as a number.
+	if b[0] == '-' || b[0] >= '0' && b[0] <= '9' {
 		if code, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 			*l = language(languageName(code))
 			return nil
 		}
 	}
-	var code int64
 	var name string
-	if json.Unmarshal(b, &name) == nil {
-		*l = language(name)
-		return nil
-	}
-	if err := json.Unmarshal(b, &code); err != nil {
+	if json.Unmarshal(b, &name) != nil {
 		return fmt.Errorf("language %s is neither a number nor a name", httpsource.Excerpt(b))
 	}
-	*l = language(languageName(code))
+	*l = language(name)
 	return nil
 }
 
