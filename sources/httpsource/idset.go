@@ -6,19 +6,23 @@ import (
 )
 
 // idSet holds the 64-bit hashes of the ids seen on one pass, each with the
-// page it came on, in about 16 bytes an id where a map[uint64]uint32 takes
-// 38 (its slots are 16 bytes, and its table rounds up alike): the hashes
-// are kept in the order seen, and an open-addressing table of their
-// positions (linear probing, at most 3/4 full) finds them. The page of a
-// position is found among the pages' first positions, which are few.
-// Both arrays live off the Go heap where the platform allows (mapWords);
-// release gives them back.
+// page it came on, in about 13.3 bytes an id where a map[uint64]uint32
+// takes 38 (its slots are 16 bytes, and its table rounds up to a power of
+// two): the hashes are kept in the order seen, and an open-addressing
+// table of their positions (linear probing, at most 3/4 full, sized to
+// that rather than to a power of two) finds them. A slot keeps bits of its
+// hash above the position, so a probe reads the hash array only for a
+// slot whose bits agree. The page of a position is found among the pages'
+// first positions, which are few. Both arrays live off the Go heap where
+// the platform allows (mapWords); release gives them back.
 type idSet struct {
 	hashes words[uint64] // in the order seen: the first n
 	n      int
-	slots  words[uint32] // position in hashes + 1; 0 is free. A power of two long
-	shift  uint          // 64 - log2(len(slots)): a hash's top bits pick its slot
-	pages  []idsFrom     // where each page's hashes begin, in order
+	// slots hold position in hashes + 1 in their low posBits (0 is a free
+	// slot), and above them the same bits of the hash they hold.
+	slots   words[uint32]
+	posBits uint
+	pages   []idsFrom // where each page's hashes begin, in order
 }
 
 // idsFrom is a page whose hashes begin at position first.
@@ -46,21 +50,32 @@ func (s *idSet) release() {
 
 // resize makes a table for n ids and places the hashes in it.
 func (s *idSet) resize(n int) {
-	size := 1 << bits.Len(uint(n+n/3)) // n at most 3/4 of it
+	size := (n/3 + 1) * 4 // n at most 3/4 of it, as add counts
 	s.slots.free()
 	s.slots = newWords[uint32](size)
-	s.shift = uint(64 - bits.TrailingZeros(uint(size)))
+	s.posBits = uint(bits.Len(uint(size))) // every position + 1 is below size
 	for i, h := range s.hashes.s[:s.n] {
-		s.slots.s[s.slot(h)] = uint32(i + 1)
+		at, tag := s.slot(h)
+		s.slots.s[at] = tag | uint32(i+1)
 	}
 }
 
-// slot is where h is, or would go.
-func (s *idSet) slot(h uint64) int {
-	slots, mask := s.slots.s, len(s.slots.s)-1
-	for i := int(h >> s.shift); ; i = (i + 1) & mask {
-		if p := slots[i]; p == 0 || s.hashes.s[p-1] == h {
-			return i
+// posMask picks a slot's position bits. At 32 or more (a table of 2^32
+// slots) it is every bit, and slots keep no bits of their hash.
+func (s *idSet) posMask() uint32 { return 1<<s.posBits - 1 }
+
+// slot is where h is, or would go, and the bits of h that its slot keeps.
+func (s *idSet) slot(h uint64) (at int, tag uint32) {
+	slots, mask := s.slots.s, s.posMask()
+	tag = uint32(h) &^ mask
+	// The top 32 bits pick the first slot to try, scaled to the table.
+	for at = int((h >> 32) * uint64(len(slots)) >> 32); ; {
+		v := slots[at]
+		if v == 0 || v&^mask == tag && s.hashes.s[v&mask-1] == h {
+			return at, tag
+		}
+		if at++; at == len(slots) {
+			at = 0
 		}
 	}
 }
@@ -73,9 +88,9 @@ func (s *idSet) startPage(listing, page int) {
 // add puts h in the set; if it was there, it reports the listing and
 // page it was first added on instead.
 func (s *idSet) add(h uint64) (listing, page int, dup bool) {
-	i := s.slot(h)
-	if p := s.slots.s[i]; p != 0 {
-		from := s.pageOf(int(p - 1))
+	at, tag := s.slot(h)
+	if v := s.slots.s[at]; v != 0 {
+		from := s.pageOf(int(v&s.posMask()) - 1)
 		return from.listing, from.page, true
 	}
 	if s.n >= maxIDs {
@@ -89,7 +104,7 @@ func (s *idSet) add(h uint64) (listing, page int, dup bool) {
 	}
 	s.hashes.s[s.n] = h
 	s.n++
-	s.slots.s[i] = uint32(s.n)
+	s.slots.s[at] = tag | uint32(s.n)
 	if s.n > len(s.slots.s)/4*3 {
 		s.resize(2 * s.n)
 	}

@@ -69,3 +69,25 @@ func TestIDSetAgreesWithAMap(t *testing.T) {
 		})
 	}
 }
+
+// A set sized for the page 0 total holds that many ids without growing,
+// in 13.4 bytes an id at most: 8 for the hash, 4 for each of 4/3 slots.
+func TestIDSetSizedHoldsItsIDsInPlace(t *testing.T) {
+	for _, n := range []int{1024, 100_000, 1 << 17} { // 1 << 17: a power of two, no rounding up to the next
+		s := newIDSet(n)
+		slots := len(s.slots.s)
+		r := rand.New(rand.NewPCG(3, 4))
+		for range n {
+			if _, _, dup := s.add(r.Uint64()); dup {
+				t.Fatalf("n %d: a random hash came twice", n)
+			}
+		}
+		if len(s.slots.s) != slots || len(s.hashes.s) != n {
+			t.Errorf("n %d: grew from %d to %d slots, %d hashes", n, slots, len(s.slots.s), len(s.hashes.s))
+		}
+		if bytes := 8*len(s.hashes.s) + 4*len(s.slots.s); float64(bytes) > 13.4*float64(n) {
+			t.Errorf("n %d: %d bytes, %.1f an id", n, bytes, float64(bytes)/float64(n))
+		}
+		s.release()
+	}
+}
