@@ -78,7 +78,8 @@ func (e *csvEncoder) flush() error {
 }
 
 func (e *csvEncoder) appendRow(b []byte, u *schema.User) ([]byte, error) {
-	for i, c := range e.cols {
+	for i := range e.cols {
+		c := &e.cols[i] // not a copy: this runs some 25 times a row
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -91,7 +92,7 @@ func (e *csvEncoder) appendRow(b []byte, u *schema.User) ([]byte, error) {
 }
 
 // appendValue appends one column of u as a CSV field.
-func (e *csvEncoder) appendValue(b []byte, u *schema.User, c schema.Column) ([]byte, error) {
+func (e *csvEncoder) appendValue(b []byte, u *schema.User, c *schema.Column) ([]byte, error) {
 	switch c.Type {
 	case schema.String:
 		if c.ID == schema.ColRaw {

@@ -219,7 +219,8 @@ func (e *parquetEncoder) Close() error {
 // appendRow appends the values of u, one or more per column in column
 // order, as parquet.Writer.WriteRows expects them.
 func (e *parquetEncoder) appendRow(vs []parquet.Value, u *schema.User) ([]parquet.Value, error) {
-	for _, c := range e.cols {
+	for i := range e.cols {
+		c := &e.cols[i] // not a copy: this runs some 25 times a row
 		if c.Type == schema.StringList {
 			list := u.ListValue(c.ID)
 			if list == nil && c.Required {
@@ -243,7 +244,7 @@ func (e *parquetEncoder) appendRow(vs []parquet.Value, u *schema.User) ([]parque
 
 // scalarValue returns a string, bool or timestamp column of u, and
 // whether it is present.
-func scalarValue(u *schema.User, c parquetColumn) (parquet.Value, bool) {
+func scalarValue(u *schema.User, c *parquetColumn) (parquet.Value, bool) {
 	switch c.Type {
 	case schema.String:
 		s := stringOrRaw(u, c.ID)
@@ -258,7 +259,7 @@ func scalarValue(u *schema.User, c parquetColumn) (parquet.Value, bool) {
 	panic(fmt.Sprintf("parquet: column %s: unsupported type %s", c.Name, c.Type)) // parquetNode refused it
 }
 
-func requiredNullError(u *schema.User, c parquetColumn) error {
+func requiredNullError(u *schema.User, c *parquetColumn) error {
 	return fmt.Errorf("parquet: user %q: required column %s is null", u.ID, c.Name)
 }
 
@@ -266,7 +267,7 @@ func requiredNullError(u *schema.User, c parquetColumn) error {
 // list, a null at the list's own level for an empty one, else one value
 // per element, the first starting a new row (repetition level 0) and the
 // others continuing the list (repetition level 1).
-func appendListValues(vs []parquet.Value, c parquetColumn, list []string) []parquet.Value {
+func appendListValues(vs []parquet.Value, c *parquetColumn, list []string) []parquet.Value {
 	switch {
 	case list == nil:
 		return appendLeveled(vs, parquet.NullValue(), 0, 0, c.index)
