@@ -60,8 +60,8 @@ func (s *idSet) resize(n int) {
 	}
 }
 
-// posMask picks a slot's position bits. At 32 or more (a table of 2^32
-// slots) it is every bit, and slots keep no bits of their hash.
+// posMask picks a slot's position bits. With 32 of them (a table of 2^31
+// slots or more) it is every bit, and slots keep no bits of their hash.
 func (s *idSet) posMask() uint32 { return 1<<s.posBits - 1 }
 
 // slot is where h is, or would go, and the bits of h that its slot keeps.
