@@ -52,26 +52,17 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	// own rate limit is not the server being slow.
 	leave, err := takePlace(req.Context())
 	if err != nil {
-		if req.Body != nil {
-			req.Body.Close() // a RoundTripper must close the body, even on error
-		}
-		return nil, &permanentError{err}
+		return unsent(req, err)
 	}
 	defer leave()
 	sentAt, release, err := t.budget.acquire(req.Context())
 	if err != nil {
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, &permanentError{err}
+		return unsent(req, err)
 	}
 	defer release()
 	if n := t.sent.Add(1); t.maxRequests > 0 && n > t.maxRequests {
 		t.sent.Add(-1)
-		if req.Body != nil {
-			req.Body.Close()
-		}
-		return nil, &permanentError{fmt.Errorf("the client may send at most %d requests", t.maxRequests)}
+		return unsent(req, fmt.Errorf("the client may send at most %d requests", t.maxRequests))
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	defer cancel()
@@ -88,6 +79,15 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = &bufferedBody{Reader: bytes.NewReader(buf.Bytes()), buf: buf, pool: &t.bodies}
 	resp.ContentLength = int64(buf.Len())
 	return resp, nil
+}
+
+// unsent ends an attempt that was not sent, for a reason a retry cannot
+// mend. A RoundTripper must close the request's body, even on error.
+func unsent(req *http.Request, err error) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, &permanentError{err}
 }
 
 // bufferedBody is a response body the transport has read whole, so that
