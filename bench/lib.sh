@@ -20,3 +20,17 @@ simulate() {
 	cat "$work/sim.log" >&2
 	exit 1
 }
+
+# cpu_head: the head of a jobs file as the CPU benchmark writes it (every
+# format, compressed), before its jobs: list.
+cpu_head() {
+	cat <<YAML
+version: 1
+concurrency: 3
+output:
+  destination: $work/out
+  formats: [jsonl, csv, parquet]
+  compression: {parquet: zstd, jsonl: gzip, csv: zstd}
+jobs:
+YAML
+}

@@ -20,14 +20,9 @@ go build -o "$work/export" ./cmd/export
 . bench/lib.sh
 simulate --users 50000
 
-cat >"$work/jobs.yaml" <<YAML
-version: 1
-concurrency: 3
-output:
-  destination: $work/out
-  formats: [jsonl, csv, parquet]
-  compression: {parquet: zstd, jsonl: gzip, csv: zstd}
-jobs:
+{
+	cpu_head
+	cat <<YAML
   - {name: kare, provider: kare, base_url: "$sim/kare", rate_limit: 1000000/1s, max_in_flight: 4, auth: {type: bearer, token: t, headers: {x-session-token: t}}}
   - {name: mctime, provider: mctime, base_url: "$sim/mctime", rate_limit: 1000000/1s, max_in_flight: 4, auth: {type: header, name: x-api-key, value: k}}
   - {name: medipim, provider: medipim, base_url: "$sim/medipim", rate_limit: 1000000/1s, max_in_flight: 4, auth: {type: basic, username: demo, password: demo}}
@@ -35,6 +30,7 @@ jobs:
   - {name: requestor, provider: requestor, base_url: "$sim/requestor", rate_limit: 1000000/1s, max_in_flight: 4, auth: {type: basic, username: u, password: p}}
   - {name: requestor-xml, provider: requestor, base_url: "$sim/requestor", wire_format: xml, rate_limit: 1000000/1s, max_in_flight: 4, auth: {type: basic, username: u, password: p}}
 YAML
+} >"$work/jobs.yaml"
 go test ./cmd/export -run '^TestPGOProfile$' -count=1 -args \
 	-pgo.config "$work/jobs.yaml" -pgo.profile "$PWD/cmd/export/default.pgo"
 echo "wrote cmd/export/default.pgo ($(wc -c <cmd/export/default.pgo) bytes)"

@@ -58,14 +58,8 @@ echo "|---|---|---|"
 users=$([ -n "$quick" ] && echo 10000 || echo 50000)
 simulate --users "$users"
 jobs() { # jobs CONFIRM: the three providers' jobs
+	cpu_head
 	cat <<YAML
-version: 1
-concurrency: 3
-output:
-  destination: $work/out
-  formats: [jsonl, csv, parquet]
-  compression: {parquet: zstd, jsonl: gzip, csv: zstd}
-jobs:
   - {name: medipim, provider: medipim, base_url: "$sim/medipim", rate_limit: 1000000/1s, max_in_flight: 4, drift: {confirm: $1}, auth: {type: basic, username: demo, password: demo}}
   - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", rate_limit: 1000000/1s, max_in_flight: 4, drift: {confirm: $1}, auth: {type: bearer, token: t}}
   - {name: requestor, provider: requestor, base_url: "$sim/requestor", rate_limit: 1000000/1s, max_in_flight: 4, drift: {confirm: $1}, auth: {type: basic, username: u, password: p}}
