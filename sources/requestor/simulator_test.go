@@ -282,6 +282,35 @@ func TestSimulatorPaging(t *testing.T) {
 	}
 }
 
+// TestSimulatorJSONIsEncodingJSONs holds the simulator's answers, written
+// by goccy/go-json for speed, to the bytes encoding/json writes: every
+// shape of user (the docs' two, and generated ones with quotes, commas and
+// non-ASCII letters in their names, null and empty phones and tags) in
+// pages of the JSON form.
+func TestSimulatorJSONIsEncodingJSONs(t *testing.T) {
+	for _, people := range []*simdata.People{{N: 2, Seed: 1}, {N: 3000, Seed: 5}} {
+		sim := Simulator(people)
+		for index := range 3 {
+			resp, body := simCall(t, sim, http.MethodPost, jsonType, "", `{"PageIndex": `+strconv.Itoa(index)+`, "PageSize": 1000}`)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			want, err := json.MarshalIndent(struct{ PagedUsers simPage }{sim.(*simulator).page(&usersFilterPost{PageIndex: index, PageSize: 1000})}, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(body, want) {
+				at := 0
+				for at < min(len(body), len(want)) && body[at] == want[at] {
+					at++
+				}
+				t.Fatalf("%d people, page %d: the answer differs from encoding/json's at byte %d: %q, want %q",
+					people.N, index, at, body[at:min(at+60, len(body))], want[at:min(at+60, len(want))])
+			}
+		}
+	}
+}
+
 func TestSimulatorGeneratedUsers(t *testing.T) {
 	people := &simdata.People{N: 2000, Seed: 9}
 	var inactive, unapproved, anonymized, noRole, nullPhones, emptyPhones, noZ int
