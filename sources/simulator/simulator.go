@@ -78,6 +78,7 @@ type provider struct {
 	pages      atomic.Uint64
 	driftsDone atomic.Int64
 	accounts   *accounts
+	answers    *answerCache
 
 	// While drift is pending, data pages are produced one at a time, so
 	// that the K-th is the K-th produced and the next sees the change.
@@ -107,6 +108,7 @@ func NewHandler(opts Options) *Handler {
 			h: h, name: sp.Name, sim: sp.Simulator(pop.People()), refuse: sp.SimulatorRefusal, pop: pop, ids: simulatedIDs[sp.Name],
 			salt:     mix(opts.Seed ^ hashName(sp.Name)),
 			accounts: &accounts{limit: opts.RateLimit, headers: opts.RateLimitHeaders, byKey: map[string]*account{}},
+			answers:  newAnswerCache(answerCacheBytes),
 		}
 		for _, f := range opts.Faults.Requests {
 			switch {
@@ -198,10 +200,35 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inject(w, r, f, func() *httptest.ResponseRecorder { return p.answer(r, false) })
 		return
 	}
-	rec := p.answer(r, true)
-	maps.Copy(w.Header(), rec.Header())
+	rec := p.cachedAnswer(r)
+	maps.Copy(w.Header(), rec.Header().Clone()) // the rate limit may add to w's
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes()) // the client has gone if this fails
+}
+
+// cachedAnswer is answer(r, true), the answer kept for r when the
+// population has not changed since it was given. Not while drift is
+// pending: that counts the pages produced, one at a time.
+func (p *provider) cachedAnswer(r *http.Request) *httptest.ResponseRecorder {
+	if p.drifting.Load() {
+		return p.answer(r, true)
+	}
+	key, ok := requestKey(r)
+	if !ok {
+		return p.answer(r, true)
+	}
+	version := p.pop.Version()
+	if rec, ok := p.answers.get(version, key); ok {
+		if rec.Code == http.StatusOK {
+			p.pages.Add(1)
+		}
+		return rec
+	}
+	rec := p.answer(r, true)
+	if p.pop.Version() == version { // else rec may be of either
+		p.answers.put(version, key, rec)
+	}
+	return rec
 }
 
 // answer produces the provider's response to r. A data page counts
