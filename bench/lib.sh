@@ -21,6 +21,9 @@ simulate() {
 	exit 1
 }
 
+# sim_cpu: the simulator's CPU seconds so far (user + system).
+sim_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$sim_pid/stat"; }
+
 # cpu_head: the head of a jobs file as the CPU benchmark writes it (every
 # format, compressed), before its jobs: list.
 cpu_head() {
