@@ -35,24 +35,36 @@ type answerCache struct {
 	mu      sync.Mutex
 	version uint64
 	size    int
-	byKey   map[string]*httptest.ResponseRecorder // never written once kept
+	byKey   map[string]keptAnswer
+}
+
+// keptAnswer is an answer as given: shared by every request it answers,
+// so never written to.
+type keptAnswer struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+func keep(rec *httptest.ResponseRecorder) keptAnswer {
+	return keptAnswer{code: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
 }
 
 func newAnswerCache(limit int) *answerCache {
-	return &answerCache{limit: limit, byKey: map[string]*httptest.ResponseRecorder{}}
+	return &answerCache{limit: limit, byKey: map[string]keptAnswer{}}
 }
 
 // get is the answer kept for key at version.
-func (c *answerCache) get(version uint64, key string) (*httptest.ResponseRecorder, bool) {
+func (c *answerCache) get(version uint64, key string) (keptAnswer, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rec, ok := c.byKey[key]
-	return rec, ok && c.version == version
+	a, ok := c.byKey[key]
+	return a, ok && c.version == version
 }
 
-// put keeps rec, the answer to key at version, while there is room; a
+// put keeps a, the answer to key at version, while there is room; a
 // newer version drops every answer of the older.
-func (c *answerCache) put(version uint64, key string, rec *httptest.ResponseRecorder) {
+func (c *answerCache) put(version uint64, key string, a keptAnswer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -62,9 +74,9 @@ func (c *answerCache) put(version uint64, key string, rec *httptest.ResponseReco
 		c.version, c.size = version, 0
 		clear(c.byKey)
 	}
-	if n := rec.Body.Len(); c.size+n <= c.limit {
-		c.byKey[key] = rec
-		c.size += n
+	if _, kept := c.byKey[key]; !kept && c.size+len(a.body) <= c.limit { // two at once may both miss
+		c.byKey[key] = a
+		c.size += len(a.body)
 	}
 }
 

@@ -2,7 +2,6 @@ package simulator
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -110,14 +109,11 @@ func TestAnswersAreNotKeptWhileDriftIsPending(t *testing.T) {
 // versions: answers beyond the limit are not kept, and a newer version
 // drops the older's.
 func TestAnswerCacheKeepsTheFirstAnswersOfAVersion(t *testing.T) {
-	answer := func(body string) *httptest.ResponseRecorder {
-		rec := httptest.NewRecorder()
-		_, _ = io.WriteString(rec, body)
-		return rec
-	}
+	answer := func(body string) keptAnswer { return keptAnswer{code: http.StatusOK, body: []byte(body)} }
 	c := newAnswerCache(10)
 	c.put(1, "a", answer("123456"))
 	c.put(1, "b", answer("123456")) // 12 bytes: over
+	c.put(1, "a", answer("123456")) // again: kept once
 	c.put(1, "c", answer("1234"))
 	for key, want := range map[string]bool{"a": true, "b": false, "c": true} {
 		if _, ok := c.get(1, key); ok != want {

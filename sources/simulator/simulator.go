@@ -200,35 +200,35 @@ func (p *provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		inject(w, r, f, func() *httptest.ResponseRecorder { return p.answer(r, false) })
 		return
 	}
-	rec := p.cachedAnswer(r)
-	maps.Copy(w.Header(), rec.Header().Clone()) // the rate limit may add to w's
-	w.WriteHeader(rec.Code)
-	_, _ = w.Write(rec.Body.Bytes()) // the client has gone if this fails
+	a := p.cachedAnswer(r)
+	maps.Copy(w.Header(), a.header.Clone()) // w's may be added to; a's is shared
+	w.WriteHeader(a.code)
+	_, _ = w.Write(a.body) // the client has gone if this fails
 }
 
 // cachedAnswer is answer(r, true), the answer kept for r when the
 // population has not changed since it was given. Not while drift is
 // pending: that counts the pages produced, one at a time.
-func (p *provider) cachedAnswer(r *http.Request) *httptest.ResponseRecorder {
+func (p *provider) cachedAnswer(r *http.Request) keptAnswer {
 	if p.drifting.Load() {
-		return p.answer(r, true)
+		return keep(p.answer(r, true))
 	}
 	key, ok := requestKey(r)
 	if !ok {
-		return p.answer(r, true)
+		return keep(p.answer(r, true))
 	}
 	version := p.pop.Version()
-	if rec, ok := p.answers.get(version, key); ok {
-		if rec.Code == http.StatusOK {
+	if a, ok := p.answers.get(version, key); ok {
+		if a.code == http.StatusOK {
 			p.pages.Add(1)
 		}
-		return rec
+		return a
 	}
-	rec := p.answer(r, true)
-	if p.pop.Version() == version { // else rec may be of either
-		p.answers.put(version, key, rec)
+	a := keep(p.answer(r, true))
+	if p.pop.Version() == version { // else a may be of either
+		p.answers.put(version, key, a)
 	}
-	return rec
+	return a
 }
 
 // answer produces the provider's response to r. A data page counts
