@@ -51,8 +51,13 @@ PY
 
 row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
 
-# rss_row LABEL NAME: a row of the median peak RSS of runs NAME-1, -2, -3.
+# rss_row LABEL NAME JOBS_YAML: runs the export three times (NAME-1, -2,
+# -3) and prints a row of their median peak RSS: a peak moves by 2-4 MiB
+# from run to run.
 rss_row() {
+	for i in 1 2 3; do
+		run "$2-$i" "$3"
+	done
 	python3 - "$work" "$2" <<'PY' >"$work/$2.row"
 import statistics, sys
 work, name = sys.argv[1], sys.argv[2]
@@ -184,20 +189,13 @@ output: {destination: $work/out, compression: {parquet: zstd, jsonl: gzip, csv: 
 jobs:
   - {name: nameshield, provider: nameshield, base_url: "$sim/nameshield", max_in_flight: 4, rate_limit: 1000000/1s, auth: {type: bearer, token: t}}
 YAML
-	# A peak moves by 2-4 MiB from run to run: the median of three.
-	for i in 1 2 3; do
-		run "rss-$users-$i" "$work/rss.yaml"
-	done
-	rss_row "peak RSS, $users users, local" "rss-$users"
+	rss_row "peak RSS, $users users, local" "rss-$users" "$work/rss.yaml"
 done
 # The same, the GC held to a soft limit, as README's Writing to S3 advises
 # under a container's memory limit.
 run_env="GOMEMLIMIT=100MiB"
-for i in 1 2 3; do
-	run "rss-limit-$i" "$work/rss.yaml"
-done
+rss_row "peak RSS, $users users, local, GOMEMLIMIT=100MiB" rss-limit "$work/rss.yaml"
 run_env=""
-rss_row "peak RSS, $users users, local, GOMEMLIMIT=100MiB" rss-limit
 echo "(peak RSS to S3: bash bench/s3-memory.sh)"
 
 # 5. The baseline a user would otherwise write: a sequential curl | jq
