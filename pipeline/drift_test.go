@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -232,6 +233,49 @@ jobs:
 		if strings.HasPrefix(name, "churn/") {
 			t.Errorf("a job that never settled left %s", name)
 		}
+	}
+}
+
+// A listing that holds a user twice, 30 pages apart, every time it is
+// read: a read alone names both pages at once; a confirmed read, whose
+// compact id set can only doubt a repeat that far back, learns it from
+// the confirming read, and reads no third time per read. Either way the
+// job fails with nothing committed.
+func TestRunStableDuplicateFailsNamingBothPages(t *testing.T) {
+	for _, tt := range []struct {
+		confirm bool
+		want    string
+		served  int // pages a read of 31 pages asks for, in all three reads
+	}{
+		{false, `user "id-00005" is on listing 0 page 0 and again on listing 0 page 30`, 3 * 31},
+		{true, `user "id-00005" is on listing 0 page 0 and again on listing 0 page 30, in both reads`, 3 * 2 * 31},
+	} {
+		t.Run(fmt.Sprintf("confirm %v", tt.confirm), func(t *testing.T) {
+			dir := newDirectory(3050, -1, 0, nil)
+			dir.ids[3005] = dir.ids[5] // the listing stays sorted but for it
+			srv := httptest.NewServer(dir)
+			defer srv.Close()
+			out := t.TempDir()
+			cfg := parseTestConfig(t, fmt.Sprintf(`
+version: 1
+output: {destination: {{out}}, formats: [jsonl]}
+jobs:
+  - {name: ns, provider: nameshield, base_url: %s, page_size: 100, max_in_flight: 1, rate_limit: 10000/1s, drift: {confirm: %t, max_restarts: 2}}
+`, srv.URL, tt.confirm), out)
+			sum := runPinned(t, context.Background(), cfg, 30)
+			if sum.Status != StatusFailed || sum.Jobs[0].DriftEvents != 3 {
+				t.Fatalf("status %q, drift_events %d, want failed after 3 reads", sum.Status, sum.Jobs[0].DriftEvents)
+			}
+			if msg := sum.Jobs[0].Error; !strings.Contains(msg, "duplicate_id: listing 0 page 30: "+tt.want) {
+				t.Errorf("error %q does not say %q", msg, tt.want)
+			}
+			if dir.served != tt.served {
+				t.Errorf("the server answered %d pages, want %d", dir.served, tt.served)
+			}
+			if files := listFiles(t, out); len(files) != 0 {
+				t.Errorf("files left: %v", slices.Collect(maps.Keys(files)))
+			}
+		})
 	}
 }
 

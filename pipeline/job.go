@@ -259,6 +259,9 @@ func (r *runner) read(ctx context.Context, job Job, src jobSource, store sinks.S
 	if src.memo != nil {
 		src.memo.Reset(seed)
 	}
+	if src.doubts != nil {
+		src.doubts.Reset()
+	}
 	m.Records, m.SourceTotal = 0, nil
 	var fetched int64
 	var pages []int // in each listing, for the confirming read
@@ -364,6 +367,9 @@ func (r *runner) confirm(ctx context.Context, src jobSource, pages []int, seed m
 			Kind: httpsource.DriftConfirm, Detail: written.Differs(confirmed),
 		}}, nil
 	}
+	if dup := src.doubts.Duplicate(); dup != nil { // the reads agree: the first held it twice too
+		return dup, nil
+	}
 	return nil, nil
 }
 
@@ -388,11 +394,14 @@ func asDrift(err error) (drift, other error) {
 // compares, and no page whose body comes back as memo holds it from the
 // first read. An incremental job's confirming read also filters by update
 // time, so both are whole there, and there is no memo: what the reads
-// compare is what their windows keep of a page.
+// compare is what their windows keep of a page. The first read leaves
+// in doubts the ids its compact id set could not clear, which the
+// confirming read counts, decoding every page to do so.
 type jobSource struct {
 	read    httpsource.Source
 	confirm func(expectPages []int) (httpsource.Source, error)
 	memo    *httpsource.PageMemo // nil: none
+	doubts  *httpsource.Doubts   // nil: no confirming read
 }
 
 // openSource builds the job's provider source on its own HTTP client,
@@ -411,15 +420,21 @@ func (r *runner) openSource(job Job, inc *incrementalRun) (jobSource, *httpsourc
 	if job.Drift.Confirm && inc == nil {
 		src.memo = httpsource.NewPageMemo()
 	}
+	if job.Drift.Confirm {
+		src.doubts = httpsource.NewDoubts()
+	}
 	first := sj
-	first.Read.NoRecheck, first.Read.Remember = job.Drift.Confirm, src.memo
+	first.Read.NoRecheck, first.Read.Remember, first.Read.Doubt = job.Drift.Confirm, src.memo, src.doubts
 	if src.read, err = p.New(first, client); err != nil {
 		return jobSource{}, nil, fmt.Errorf("job %q: %w", job.Name, err)
 	}
 	sj.IDsOnly = inc == nil
 	src.confirm = func(expectPages []int) (httpsource.Source, error) {
 		confirm := sj
-		confirm.Read.Expect, confirm.Read.Recall = expectPages, src.memo
+		confirm.Read.Expect, confirm.Read.Recall, confirm.Read.Settle = expectPages, src.memo, src.doubts
+		if src.doubts.Any() {
+			confirm.Read.Recall = nil // a recalled page's ids are not at hand to count
+		}
 		s, err := p.New(confirm, client)
 		if err != nil {
 			return nil, fmt.Errorf("job %q: %w", job.Name, err)

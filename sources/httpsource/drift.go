@@ -40,18 +40,32 @@ func (e *DriftError) Error() string {
 	return "the listing changed while it was paged (" + e.Event.String() + ")"
 }
 
-// driftCheck watches one pass over a Sequence's listings. Every id goes
-// into a set of 64-bit hashes, with the listing and page it came on, so
-// that a duplicate is named with both pages: 16 MB for a million ids
-// (BenchmarkDriftCheckMillionIDs). A false collision (about one in 10^7
-// at a million ids) costs a needless re-read; the seed is new each pass,
-// so it does not repeat.
+// driftCheck watches one pass over a Sequence's listings. How it finds
+// an id seen twice depends on what follows the pass (Paging.Doubt and
+// Settle), as BenchmarkDriftCheckMillionIDs measures:
+//   - A pass alone puts every id's hash in a set with the page it came
+//     on (9.1 MB for a million ids), so that a duplicate is named with
+//     both pages. A false duplicate (one pass in 4 million at a million
+//     ids) costs a needless re-read; the seed is new each pass, so it
+//     does not repeat.
+//   - A pass a confirming read follows keeps 32 bits of each hash (4.6 MB
+//     for a million ids), and the whole hashes of the last recentPages
+//     pages: a match among those is a duplicate, named with both pages
+//     (a listing that shifts while paged repeats a user on the next
+//     page); any other match is only a doubt (see Doubts), which the
+//     confirming read settles.
+//   - The confirming read keeps no set: its ids are compared whole with
+//     the first read's (IDDigest), and it counts the first read's doubts.
 type driftCheck struct {
-	seed    maphash.Seed
-	seen    *idSet      // nil until the first page, which may size it
-	firsts  []firstPage // page 0 of each listing so far
-	listing int         // the listing being paged
-	page    int         // the next page expected of it
+	hash     func(string) uint64
+	exact    *idSet[uint64] // a pass alone; nil until the first page, which may size it
+	doubted  *idSet[uint32] // a first read: its matches are checked against recent
+	recent   recentPages
+	doubts   *Doubts     // a first read's, or those the confirming read settles
+	settling bool        // the confirming read: doubts counts, no set
+	firsts   []firstPage // page 0 of each listing so far
+	listing  int         // the listing being paged
+	page     int         // the next page expected of it
 }
 
 // firstPage is what later pages of a listing are held to.
@@ -61,15 +75,29 @@ type firstPage struct {
 	ids   []string
 }
 
-func newDriftCheck() *driftCheck {
-	return &driftCheck{seed: maphash.MakeSeed()}
+// newDriftCheck watches a pass read as paging says: a first read fills
+// paging.Doubt, a confirming read settles paging.Settle.
+func newDriftCheck(paging Paging) *driftCheck {
+	seed := maphash.MakeSeed()
+	d := &driftCheck{hash: func(id string) uint64 { return maphash.String(seed, id) }}
+	switch {
+	case paging.Settle != nil:
+		d.doubts, d.settling = paging.Settle, true
+	case paging.Doubt != nil:
+		d.doubts = paging.Doubt
+	}
+	return d
 }
 
 // release gives the id set's memory back, once the pass is over.
 func (d *driftCheck) release() {
-	if d.seen != nil {
-		d.seen.release()
-		d.seen = nil
+	if d.exact != nil {
+		d.exact.release()
+		d.exact = nil
+	}
+	if d.doubted != nil {
+		d.doubted.release()
+		d.doubted = nil
 	}
 }
 
@@ -83,12 +111,8 @@ func (d *driftCheck) observe(p Page) error {
 	d.page++
 	if index == 0 {
 		d.firsts = append(d.firsts, firstPage{total: p.Total, pages: p.Pages, ids: userIDs(p)})
-		if d.seen == nil {
-			var n int64 // unknown: the set grows as it fills
-			if p.Total.Valid && p.Total.V > 0 && p.Total.V <= 10_000_000 {
-				n = p.Total.V // one allocation instead of a dozen doublings
-			}
-			d.seen = newIDSet(int(n))
+		if len(d.firsts) == 1 {
+			d.newSet(p)
 		}
 	} else if err := d.againstFirst(p, index); err != nil {
 		return err
@@ -112,17 +136,75 @@ func (d *driftCheck) againstFirst(p Page, index int) error {
 	return nil
 }
 
+// newSet makes the pass's id set, if it keeps one, sized from page 0.
+func (d *driftCheck) newSet(p Page) {
+	var n int64 // unknown: the set grows as it fills
+	switch {
+	case p.Total.Valid:
+		n = p.Total.V
+	case p.Pages.Valid:
+		n = int64(p.Pages.V) * int64(p.Len()) // a bound on this listing
+	}
+	size := int(min(max(n, 0), 10_000_000)) // one table, unless the count is far off
+	switch {
+	case d.settling:
+	case d.doubts != nil:
+		d.doubted = newIDSet[uint32](size)
+	default:
+		d.exact = newIDSet[uint64](size)
+	}
+}
+
 func (d *driftCheck) ids(p Page, index int) error {
-	d.seen.startPage(d.listing, index)
-	// A Same page's ids are not at hand; a duplicate among them changes
-	// the read's digest, which the pipeline compares with the first's.
-	for _, u := range p.Users {
-		if listing, page, dup := d.seen.add(maphash.String(d.seed, u.ID)); dup {
-			return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d and again on listing %d page %d",
-				u.ID, listing, page, d.listing, index)
+	// A Same page's ids are not at hand: a confirming read recalls pages
+	// only when the first read left no doubts, and the digest the pipeline
+	// compares holds every id.
+	switch {
+	case d.settling:
+		d.doubts.count(p.Users, d.listing, index)
+	case d.doubted != nil:
+		return d.doubtedIDs(p.Users, index)
+	default:
+		return d.exactIDs(p.Users, index)
+	}
+	return nil
+}
+
+func (d *driftCheck) exactIDs(users []schema.User, index int) error {
+	d.exact.startPage(d.listing, index)
+	for _, u := range users {
+		if listing, page, known, dup := d.exact.add(d.hash(u.ID)); dup {
+			if !known {
+				return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d and on a page before it",
+					u.ID, d.listing, index)
+			}
+			return d.duplicate(u.ID, idsOnPage{listing, page}, index)
 		}
 	}
 	return nil
+}
+
+func (d *driftCheck) doubtedIDs(users []schema.User, index int) error {
+	d.recent.start(idsOnPage{d.listing, index})
+	for _, u := range users {
+		h := d.hash(u.ID)
+		if _, _, _, dup := d.doubted.add(h); dup {
+			if first, ok := d.recent.find(h); ok {
+				return d.duplicate(u.ID, first, index)
+			}
+			if !d.doubts.add(u.ID) {
+				return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d, and %d ids of this pass may have come twice",
+					u.ID, d.listing, index, maxDoubts)
+			}
+		}
+		d.recent.add(h)
+	}
+	return nil
+}
+
+func (d *driftCheck) duplicate(id string, first idsOnPage, index int) error {
+	return d.drift(DriftDuplicate, index, "user %q is on listing %d page %d and again on listing %d page %d",
+		id, first.listing, first.page, d.listing, index)
 }
 
 // recheck compares page 0 of a listing, fetched again once every page of

@@ -2,77 +2,84 @@ package httpsource
 
 import (
 	"math/bits"
-	"sort"
+	"unsafe"
 )
 
-// idSet holds the 64-bit hashes of the ids seen on one pass, each with the
-// page it came on, in about 13.3 bytes an id where a map[uint64]uint32
-// takes 38 (its slots are 16 bytes, and its table rounds up to a power of
-// two): the hashes are kept in the order seen, and an open-addressing
-// table of their positions (linear probing, at most 3/4 full, sized to
-// that rather than to a power of two) finds them. A slot keeps bits of its
-// hash above the position, so a probe reads the hash array only for a
-// slot whose bits agree. The page of a position is found among the pages'
-// first positions, which are few. Both arrays live off the Go heap where
-// the platform allows (mapWords); release gives them back.
-type idSet struct {
-	hashes words[uint64] // in the order seen: the first n
-	n      int
-	// slots hold position in hashes + 1 in their low posBits (0 is a free
-	// slot), and above them the same bits of the hash they hold.
-	slots   words[uint32]
-	posBits uint
-	pages   []idsFrom // where each page's hashes begin, in order
+// idSet holds the 64-bit hashes of the ids seen on one pass, in an
+// open-addressing table (linear probing, at most 7/8 full) of slots of
+// one word, T: a uint64 keeps the top 44 bits of a hash and which page
+// brought it, 9.1 bytes an id; a uint32 keeps the top 32 bits and no
+// page, 4.6 bytes an id (see driftCheck for who needs which). The slot a
+// hash wants comes from all 64 bits, so two hashes agree in a slot only
+// if they agree in the bits it keeps and want slots within a run of each
+// other: at a million ids, a false match is about one in 4 million passes
+// with 44 bits, and one pass in a thousand with 32.
+//
+// A table cannot be rehashed (its slots do not keep the bits that placed
+// them), so it is sized for the count page 0 reports, and one that fills
+// is joined by another, twice the size of all before it; a hash is looked
+// for in each. The tables live off the Go heap where the platform allows
+// (mapWords); release gives them back.
+type idSet[T uint32 | uint64] struct {
+	tables []idTable[T] // the last one takes new hashes
+	pages  []idsOnPage  // each page started, in order; a uint64 slot names one
 }
 
-// idsFrom is a page whose hashes begin at position first.
-type idsFrom struct {
-	first         int
-	listing, page int
+// idTable is one open-addressing table: a slot is 0 when free.
+type idTable[T uint32 | uint64] struct {
+	slots words[T]
+	n     int // slots taken
 }
 
-// maxIDs bounds an idSet at what its uint32 positions can name.
-const maxIDs = 1<<32 - 2
+// idsOnPage names a page of the pass.
+type idsOnPage struct{ listing, page int }
+
+const (
+	// pageBits of a uint64 slot name its page; the other 44 are its hash's.
+	pageBits = 20
+	pageMask = 1<<pageBits - 1
+	// unknownPage is the page of a hash from page 2^20-1 on: a pass of that
+	// many pages names the first page of a duplicate only up to there.
+	unknownPage = pageMask
+	// maxIDs bounds a pass: the page limit ends one long before.
+	maxIDs = 1 << 40
+)
 
 // newIDSet returns a set sized for about n ids (0 if unknown).
-func newIDSet(n int) *idSet {
-	n = max(n, 1024)
-	s := &idSet{hashes: newWords[uint64](n)}
-	s.resize(n)
+func newIDSet[T uint32 | uint64](n int) *idSet[T] {
+	s := &idSet[T]{}
+	s.grow(max(n, 1024))
 	return s
 }
 
 // release gives the set's memory back; the set must not be used after.
-func (s *idSet) release() {
-	s.hashes.free()
-	s.slots.free()
-}
-
-// resize makes a table for n ids and places the hashes in it.
-func (s *idSet) resize(n int) {
-	size := (n/3 + 1) * 4 // n at most 3/4 of it, as add counts
-	s.slots.free()
-	s.slots = newWords[uint32](size)
-	s.posBits = uint(bits.Len(uint(size))) // every position + 1 is below size
-	for i, h := range s.hashes.s[:s.n] {
-		at, tag := s.slot(h)
-		s.slots.s[at] = tag | uint32(i+1)
+func (s *idSet[T]) release() {
+	for i := range s.tables {
+		s.tables[i].slots.free()
 	}
+	s.tables = nil
 }
 
-// posMask picks a slot's position bits. With 32 of them (a table of 2^31
-// slots or more) it is every bit, and slots keep no bits of their hash.
-func (s *idSet) posMask() uint32 { return 1<<s.posBits - 1 }
+// grow adds a table that holds n more ids at 7/8 full.
+func (s *idSet[T]) grow(n int) {
+	s.tables = append(s.tables, idTable[T]{slots: newWords[T]((n + 6) / 7 * 8)})
+}
 
-// slot is where h is, or would go, and the bits of h that its slot keeps.
-func (s *idSet) slot(h uint64) (at int, tag uint32) {
-	slots, mask := s.slots.s, s.posMask()
-	tag = uint32(h) &^ mask
-	// The top 32 bits pick the first slot to try, scaled to the table.
-	for at = int((h >> 32) * uint64(len(slots)) >> 32); ; {
+// full says the table takes no more hashes.
+func (t *idTable[T]) full() bool { return t.n >= len(t.slots.s)/8*7 }
+
+// find is the slot of t where h's kept bits are, or would go, and
+// whether they are there.
+func (t *idTable[T]) find(h uint64) (at int, found bool) {
+	slots := t.slots.s
+	kept := keptBits[T](h)
+	for at = t.home(h); ; {
 		v := slots[at]
-		if v == 0 || v&^mask == tag && s.hashes.s[v&mask-1] == h {
-			return at, tag
+		if v == 0 {
+			return at, false
+		}
+		if v&^pageBitsOf[T]() == kept {
+			return at, true
 		}
 		if at++; at == len(slots) {
 			at = 0
@@ -80,41 +87,82 @@ func (s *idSet) slot(h uint64) (at int, tag uint32) {
 	}
 }
 
+// home is the first slot h tries. Multiplying by an odd constant mixes
+// every bit of h into the top ones, which pick it, scaled to the table.
+func (t *idTable[T]) home(h uint64) int {
+	at, _ := bits.Mul64(h*0x9e3779b97f4a7c15, uint64(len(t.slots.s)))
+	return int(at)
+}
+
+// keptBits is what a slot of T keeps of h, its page bits clear: the top
+// 44 bits in a uint64, the top 32 in a uint32 (never 0, which is free).
+func keptBits[T uint32 | uint64](h uint64) T {
+	if wide[T]() {
+		return T(h &^ pageMask)
+	}
+	return T(max(h>>32, 1))
+}
+
+// pageBitsOf are the bits of a slot of T that name its page.
+func pageBitsOf[T uint32 | uint64]() T {
+	if wide[T]() {
+		return T(pageMask)
+	}
+	return 0
+}
+
+// wide says a slot of T names its page: a uint64. The size is a constant
+// for each instantiation, so the test costs nothing.
+func wide[T uint32 | uint64]() bool { return unsafe.Sizeof(T(0)) == 8 }
+
 // startPage says the hashes added from now on are of that page.
-func (s *idSet) startPage(listing, page int) {
-	s.pages = append(s.pages, idsFrom{first: s.n, listing: listing, page: page})
+func (s *idSet[T]) startPage(listing, page int) {
+	s.pages = append(s.pages, idsOnPage{listing: listing, page: page})
 }
 
-// add puts h in the set; if it was there, it reports the listing and
-// page it was first added on instead.
-func (s *idSet) add(h uint64) (listing, page int, dup bool) {
-	at, tag := s.slot(h)
-	if v := s.slots.s[at]; v != 0 {
-		from := s.pageOf(int(v&s.posMask()) - 1)
-		return from.listing, from.page, true
+// add puts h in the set; if it was there (or, a uint32 set, its top 32
+// bits), it reports dup, and the listing and page it was first added on
+// when the set knows them.
+func (s *idSet[T]) add(h uint64) (listing, page int, known, dup bool) {
+	for i := range s.tables {
+		if at, found := s.tables[i].find(h); found {
+			return s.pageOf(int(s.tables[i].slots.s[at] & pageBitsOf[T]()))
+		}
 	}
-	if s.n >= maxIDs {
-		panic("httpsource: more ids on one pass than an idSet holds") // 4 billion: the page limit ends a pass long before
+	last := &s.tables[len(s.tables)-1]
+	if last.full() {
+		held := 0
+		for _, t := range s.tables {
+			held += len(t.slots.s) / 8 * 7
+		}
+		if held >= maxIDs {
+			panic("httpsource: more ids on one pass than an idSet holds")
+		}
+		s.grow(2 * held)
+		last = &s.tables[len(s.tables)-1]
 	}
-	if s.n == len(s.hashes.s) {
-		grown := newWords[uint64](2 * s.n)
-		copy(grown.s, s.hashes.s)
-		s.hashes.free()
-		s.hashes = grown
+	at, _ := last.find(h)
+	v := keptBits[T](h)
+	if wide[T]() {
+		p := len(s.pages) // pages are named from 1, so that no slot taken is 0
+		if p == 0 || p > unknownPage {
+			p = unknownPage
+		}
+		v |= T(p)
 	}
-	s.hashes.s[s.n] = h
-	s.n++
-	s.slots.s[at] = tag | uint32(s.n)
-	if s.n > len(s.slots.s)/4*3 {
-		s.resize(2 * s.n)
-	}
-	return 0, 0, false
+	last.slots.s[at] = v
+	last.n++
+	return 0, 0, false, false
 }
 
-// pageOf is the page that added position i: the last to begin at or
-// before it (an empty page begins where the next one does).
-func (s *idSet) pageOf(i int) idsFrom {
-	return s.pages[sort.Search(len(s.pages), func(k int) bool { return s.pages[k].first > i })-1]
+// pageOf is the page p (from 1) names, for a duplicate: unknown for 0
+// and unknownPage.
+func (s *idSet[T]) pageOf(p int) (listing, page int, known, dup bool) {
+	if p == 0 || p == unknownPage {
+		return 0, 0, false, true
+	}
+	from := s.pages[p-1]
+	return from.listing, from.page, true, true
 }
 
 // words is n zeroed words, off the heap where mapWords can map them.

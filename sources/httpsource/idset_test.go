@@ -7,8 +7,9 @@ import (
 
 // The set agrees with a map of the same hashes, whatever its first size:
 // every hash added once is new, every one added again names the listing
-// and page that first added it, through the table's growth, runs of
-// colliding slots and empty pages.
+// and page that first added it, through the tables added as it fills,
+// hashes that differ only below the bits a slot keeps of them, and empty
+// pages.
 func TestIDSetAgreesWithAMap(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -20,13 +21,13 @@ func TestIDSetAgreesWithAMap(t *testing.T) {
 		{"sized", 5000, 5000, 7, func(r *rand.Rand, _ int) uint64 { return r.Uint64() }},
 		{"unsized, grows", 0, 50_000, 11, func(r *rand.Rand, _ int) uint64 { return r.Uint64() }},
 		{"undersized", 10, 3000, 5, func(r *rand.Rand, _ int) uint64 { return r.Uint64() }},
-		// The same top bits: every hash wants the same slot.
-		{"one slot wanted", 0, 3000, 3, func(_ *rand.Rand, i int) uint64 { return uint64(i) }},
+		// Counting in the lowest bits a slot keeps, the rest 0.
+		{"low kept bits", 0, 3000, 3, func(_ *rand.Rand, i int) uint64 { return uint64(i) << pageBits }},
 		{"zero hash", 0, 10, 2, func(_ *rand.Rand, i int) uint64 { return uint64(i) << 60 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
-			s := newIDSet(tc.sized)
+			s := newIDSet[uint64](tc.sized)
 			defer s.release()
 			type where struct{ listing, page int }
 			want := map[uint64]where{}
@@ -48,11 +49,13 @@ func TestIDSetAgreesWithAMap(t *testing.T) {
 				if i%tc.repeat == 0 && len(added) > 0 {
 					h = added[r.IntN(len(added))]
 				}
-				l, p, dup := s.add(h)
+				l, p, known, dup := s.add(h)
 				w, seen := want[h]
 				switch {
 				case dup != seen:
 					t.Fatalf("add %d (%#x): dup %v, want %v", i, h, dup, seen)
+				case dup && !known:
+					t.Fatalf("add %d (%#x): the first page is not known", i, h)
 				case dup && (l != w.listing || p != w.page):
 					t.Fatalf("add %d (%#x): first on listing %d page %d, want %d %d", i, h, l, p, w.listing, w.page)
 				case !dup:
@@ -60,34 +63,95 @@ func TestIDSetAgreesWithAMap(t *testing.T) {
 					added = append(added, h)
 				}
 			}
-			if s.n != len(want) {
-				t.Errorf("%d hashes held, want %d", s.n, len(want))
+			held := 0
+			for _, table := range s.tables {
+				held += table.n
+				if table.n > len(table.slots.s)/8*7 {
+					t.Errorf("%d hashes in %d slots: more than 7/8 full", table.n, len(table.slots.s))
+				}
 			}
-			if s.n > len(s.slots.s)/4*3 {
-				t.Errorf("%d hashes in %d slots: more than 3/4 full", s.n, len(s.slots.s))
+			if held != len(want) {
+				t.Errorf("%d hashes held, want %d", held, len(want))
 			}
 		})
 	}
 }
 
-// A set sized for the page 0 total holds that many ids without growing,
-// in 13.4 bytes an id at most: 8 for the hash, 4 for each of 4/3 slots.
-func TestIDSetSizedHoldsItsIDsInPlace(t *testing.T) {
-	for _, n := range []int{1024, 100_000, 1 << 17} { // 1 << 17: a power of two, no rounding up to the next
-		s := newIDSet(n)
-		slots := len(s.slots.s)
+// A set sized for the page 0 total holds that many ids in one table, in
+// 9.2 bytes an id at most: 8 for each of 8/7 slots, rounded up.
+func TestIDSetSizedHoldsItsIDsInOneTable(t *testing.T) {
+	for _, n := range []int{1024, 100_000, 1 << 17} {
+		s := newIDSet[uint64](n)
+		s.startPage(0, 0)
 		r := rand.New(rand.NewPCG(3, 4))
 		for range n {
-			if _, _, dup := s.add(r.Uint64()); dup {
+			if _, _, _, dup := s.add(r.Uint64()); dup {
 				t.Fatalf("n %d: a random hash came twice", n)
 			}
 		}
-		if len(s.slots.s) != slots || len(s.hashes.s) != n {
-			t.Errorf("n %d: grew from %d to %d slots, %d hashes", n, slots, len(s.slots.s), len(s.hashes.s))
+		if len(s.tables) != 1 {
+			t.Errorf("n %d: %d tables, want 1", n, len(s.tables))
 		}
-		if bytes := 8*len(s.hashes.s) + 4*len(s.slots.s); float64(bytes) > 13.4*float64(n) {
-			t.Errorf("n %d: %d bytes, %.1f an id", n, bytes, float64(bytes)/float64(n))
+		if bytes := 8 * len(s.tables[0].slots.s); float64(bytes) > 9.2*float64(n) {
+			t.Errorf("n %d: %d bytes, %.2f an id", n, bytes, float64(bytes)/float64(n))
 		}
 		s.release()
+	}
+}
+
+// Past the pages a slot can name, a duplicate is still one, its first
+// page unknown rather than wrong.
+func TestIDSetPastTheNamedPages(t *testing.T) {
+	s := newIDSet[uint64](0)
+	defer s.release()
+	for page := range unknownPage - 1 {
+		s.startPage(0, page)
+	}
+	if _, _, _, dup := s.add(1 << 63); dup {
+		t.Fatal("a first hash is a duplicate")
+	}
+	s.startPage(0, unknownPage-1)
+	if _, _, _, dup := s.add(1 << 62); dup {
+		t.Fatal("a first hash is a duplicate")
+	}
+	if l, p, known, dup := s.add(1 << 63); !dup || !known || l != 0 || p != unknownPage-2 {
+		t.Errorf("the last named page: listing %d page %d known %v dup %v, want 0 %d true true", l, p, known, dup, unknownPage-2)
+	}
+	if _, _, known, dup := s.add(1 << 62); !dup || known {
+		t.Errorf("past the named pages: known %v dup %v, want false true", known, dup)
+	}
+}
+
+// A set of 32-bit slots never misses a hash added before, through the
+// tables added as it fills, and at 50,000 random hashes finds almost
+// none that was not (a match needs 32 bits alike and a first slot in
+// the same run).
+func TestIDSetOf32BitsMissesNoRepeat(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	s := newIDSet[uint32](0)
+	defer s.release()
+	s.startPage(0, 0)
+	var added []uint64
+	matches := 0
+	for i := range 50_000 {
+		if i%7 == 0 && len(added) > 0 {
+			h := added[r.IntN(len(added))]
+			if _, _, known, dup := s.add(h); !dup || known {
+				t.Fatalf("add %d (%#x) again: dup %v, known %v; want true, false", i, h, dup, known)
+			}
+			continue
+		}
+		h := r.Uint64()
+		if _, _, _, dup := s.add(h); dup {
+			matches++
+			continue
+		}
+		added = append(added, h)
+	}
+	if len(s.tables) < 5 {
+		t.Errorf("%d tables: the set did not grow as it filled", len(s.tables))
+	}
+	if matches > 2 {
+		t.Errorf("%d of about 43,000 new hashes matched", matches)
 	}
 }

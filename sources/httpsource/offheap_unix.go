@@ -9,7 +9,7 @@ import (
 
 // mapWords returns n zeroed words outside the Go heap: an anonymous
 // mapping, which the garbage collector neither scans nor counts towards
-// its goal, so a large id set (16 MB at a million users) does not let the
+// its goal, so a large id set (9.1 MB at a million users) does not let the
 // heap grow twice its size before the next collection. ok is false when
 // the mapping fails; the caller then allocates on the heap.
 func mapWords[T uint32 | uint64](n int) (words []T, ok bool) {

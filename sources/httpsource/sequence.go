@@ -28,7 +28,7 @@ import (
 //
 // Every page is checked for drift before it is emitted (see DriftEvent):
 // its total and page count against its listing's page 0, its length, and
-// its ids against every id of the pass. Once every page is in, page 0 of
+// its ids against the pass's earlier ones (see driftCheck). Once every page is in, page 0 of
 // each listing is fetched again (when there are several): the listings
 // are read at the same time, so a user that moves from one to another
 // meanwhile can be in neither read, and shows only as a page 0 that
@@ -63,6 +63,10 @@ type Paging struct {
 	// Remember fills a memo with the pages read; Recall takes from one
 	// the pages whose bodies come back unchanged (see PageMemo).
 	Remember, Recall *PageMemo
+	// Doubt, for a read that a confirming read follows, fills with the ids
+	// its compact id set could not clear; Settle, for the confirming read,
+	// counts them (see Doubts, and driftCheck for the sets).
+	Doubt, Settle *Doubts
 }
 
 // Paging is how the job's listing is paged: as Read asks, MaxInFlight
@@ -112,7 +116,8 @@ func sequence(ctx context.Context, listings []Pager, paging Paging, limit int, e
 	s.mu.Lock()
 	s.fill()
 	s.mu.Unlock()
-	g.Go(func() error { return s.emitAll(emit) })
+	check := newDriftCheck(paging)
+	g.Go(func() error { return s.emitAll(check, emit) })
 	return g.Wait()
 }
 
@@ -362,8 +367,7 @@ func (s *scheduler) notify() {
 
 // emitAll emits every listing's pages in order, checked for drift, with
 // running totals, then compares the rechecks.
-func (s *scheduler) emitAll(emit func(Page) error) error {
-	check := newDriftCheck()
+func (s *scheduler) emitAll(check *driftCheck, emit func(Page) error) error {
 	defer check.release()
 	var done int64 // records the finished listings reported
 	known := true

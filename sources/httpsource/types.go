@@ -163,8 +163,9 @@ type Job struct {
 	// filters what comes back, so a provider may return more. nil: all.
 	UpdatedSince *time.Time
 	// Read is how the pipeline wants this read of the listing paged, the
-	// first or the confirming one: Paging's Expect, NoRecheck, Remember
-	// and Recall. Job.Paging adds the window and places of MaxInFlight.
+	// first or the confirming one: Paging's Expect, NoRecheck, Remember,
+	// Recall, Doubt and Settle. Job.Paging adds the window and places of
+	// MaxInFlight.
 	Read Paging
 }
 
