@@ -21,6 +21,29 @@ simulate() {
 	exit 1
 }
 
+# start_minio: starts MinIO (.ci/install-minio installs it) on loopback,
+# with a bucket "bench"; sets $s3_endpoint, $s3_env (the AWS_* settings an
+# export needs, NAME=VALUE separated by spaces) and $minio_pid, which the
+# caller's trap kills.
+start_minio() {
+	local minio key secret port
+	minio="$(bash .ci/install-minio)"
+	port="$(free_port)"
+	key="bench$RANDOM$RANDOM"
+	secret="$(head -c 18 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
+	MINIO_ROOT_USER="$key" MINIO_ROOT_PASSWORD="$secret" MINIO_BROWSER=off MINIO_UPDATE=off \
+		"$minio" server --quiet --address "127.0.0.1:$port" --console-address "127.0.0.1:$(free_port)" \
+		--certs-dir "$work/certs" "$work/data" >"$work/minio.log" 2>&1 &
+	minio_pid=$!
+	s3_endpoint="http://127.0.0.1:$port"
+	for _ in $(seq 300); do
+		curl -sf "$s3_endpoint/minio/health/live" >/dev/null && break
+		sleep 0.1
+	done
+	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" -X PUT "$s3_endpoint/bench"
+	s3_env="AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true"
+}
+
 # sim_cpu: the simulator's CPU seconds so far (user + system).
 sim_cpu() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f\n", ($14 + $15) / hz}' "/proc/$sim_pid/stat"; }
 

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/saas-export/export/sinks"
 	"github.com/saas-export/export/sources/httpsource"
 )
 
@@ -160,8 +161,6 @@ const (
 	defaultDestination    = "./out"
 	defaultPath           = "{job}/{format}/dt={date}/run={run_id}"
 	defaultMaxRowsPerFile = 1_000_000
-	defaultS3PartSize     = 16 << 20
-	defaultS3Concurrency  = 4
 	defaultStateDir       = "./state"
 	defaultMaxInFlight    = 2
 	defaultMaxRestarts    = 3
@@ -176,6 +175,6 @@ func defaultOutput() Output {
 		Path:           defaultPath,
 		Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 		MaxRowsPerFile: defaultMaxRowsPerFile,
-		S3:             S3{PartSize: defaultS3PartSize, UploadConcurrency: defaultS3Concurrency},
+		S3:             S3{PartSize: sinks.DefaultPartSize, UploadConcurrency: sinks.DefaultUploadConcurrency},
 	}
 }

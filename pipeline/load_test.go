@@ -183,7 +183,7 @@ func TestLoadContractExample(t *testing.T) {
 		t.Fatalf("Load:\n%v", err)
 	}
 	out := defaultOutput()
-	out.S3.Region = "eu-west-1" // the example names it
+	out.S3.Region, out.S3.PartSize = "eu-west-1", 16<<20 // the example names them
 	want := &Config{
 		File: file, Version: 1, Concurrency: 4, Output: out, State: State{Dir: "./state", S3: out.S3, LeaseTTL: defaultLeaseTTL},
 		Jobs: []Job{{
@@ -218,7 +218,7 @@ func TestDefaults(t *testing.T) {
 			Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 			MaxRowsPerFile: 1_000_000,
 			// No region: the S3 store takes AWS's chain, then DefaultS3Region.
-			S3: S3{PartSize: 16 << 20, UploadConcurrency: 4},
+			S3: S3{PartSize: 8 << 20, UploadConcurrency: 4},
 		},
 	}
 	want.State = State{Dir: "./state", S3: want.Output.S3, LeaseTTL: 10 * time.Minute}

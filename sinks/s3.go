@@ -27,9 +27,13 @@ const (
 	maxUploadParts = 10_000
 )
 
-// Defaults for S3Options fields left zero.
+// Defaults for S3Options fields left zero. A part is the memory one file
+// being written holds, and one upload in flight: 8 MiB, as the AWS CLI
+// and boto3 take, keeps a run of three files at the default concurrency
+// to 7 parts of it (at 16 MiB a job of a million users peaked at 150-160
+// MiB, bench/s3-memory.sh), and still lets a file reach 78 GiB.
 const (
-	DefaultPartSize          = 16 << 20
+	DefaultPartSize          = 8 << 20
 	DefaultUploadConcurrency = 4
 	// cleanupTimeout bounds an abort or delete run after the job's context
 	// is done: it must not hang a cancelled run for long.
