@@ -12,12 +12,20 @@ simulate() {
 	"$work/export" simulate --addr "127.0.0.1:$port" "$@" >"$work/sim.log" 2>&1 &
 	sim_pid=$!
 	sim="http://127.0.0.1:$port"
+	await "$work/sim.log" "the simulator" curl -s "$sim/" # any answer: it has no page at /
+}
+
+# await LOG WHAT COMMAND...: retries COMMAND for up to a minute until it
+# succeeds; else prints LOG, the log of WHAT, and exits.
+await() {
+	local log="$1" what="$2"
+	shift 2
 	for _ in $(seq 600); do
-		curl -s "$sim/" >/dev/null && return
+		"$@" >/dev/null 2>&1 && return
 		sleep 0.1
 	done
-	echo "the simulator did not start:" >&2
-	cat "$work/sim.log" >&2
+	echo "$what did not start:" >&2
+	cat "$log" >&2
 	exit 1
 }
 
@@ -36,10 +44,7 @@ start_minio() {
 		--certs-dir "$work/certs" "$work/data" >"$work/minio.log" 2>&1 &
 	minio_pid=$!
 	s3_endpoint="http://127.0.0.1:$port"
-	for _ in $(seq 300); do
-		curl -sf "$s3_endpoint/minio/health/live" >/dev/null && break
-		sleep 0.1
-	done
+	await "$work/minio.log" MinIO curl -sf "$s3_endpoint/minio/health/live"
 	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$key:$secret" -X PUT "$s3_endpoint/bench"
 	s3_env="AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true"
 }

@@ -15,7 +15,7 @@ quick="${BENCH_QUICK:-}"
 work="$(mktemp -d)"
 sim_pid=""
 minio_pid=""
-trap 'kill $sim_pid $minio_pid 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $sim_pid $minio_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/export" ./cmd/export
 

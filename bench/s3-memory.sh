@@ -12,21 +12,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 users="${1:-1000000}"
 work="$(mktemp -d)"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+sim_pid=""
+minio_pid=""
+trap 'kill $sim_pid $minio_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/export" ./cmd/export
 
-. bench/lib.sh # free_port, start_minio
+. bench/lib.sh # start_minio, simulate
 start_minio
-pids+=("$minio_pid")
-simport="$(free_port)"
-"$work/export" simulate --addr "127.0.0.1:$simport" --users "$users" >"$work/sim.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 300); do
-	curl -s "http://127.0.0.1:$simport/" >/dev/null && break
-	sleep 0.1
-done
+simulate --users "$users"
 
 cat >"$work/jobs.yaml" <<YAML
 version: 1
@@ -36,7 +30,7 @@ output:
 jobs:
   - name: nameshield
     provider: nameshield
-    base_url: http://127.0.0.1:$simport/nameshield
+    base_url: $sim/nameshield
     auth: {type: bearer, token: bench}
     page_size: 500
     max_in_flight: 4
