@@ -1,6 +1,7 @@
 package httpsource
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -78,24 +79,36 @@ func TestIDSetAgreesWithAMap(t *testing.T) {
 }
 
 // A set sized for the page 0 total holds that many ids in one table, in
-// 9.2 bytes an id at most: 8 for each of 8/7 slots, rounded up.
+// 8/7 slots an id, rounded up: 9.2 bytes an id at most with uint64 slots,
+// 4.6 with uint32 ones.
 func TestIDSetSizedHoldsItsIDsInOneTable(t *testing.T) {
 	for _, n := range []int{1024, 100_000, 1 << 17} {
-		s := newIDSet[uint64](n)
-		s.startPage(0, 0)
-		r := rand.New(rand.NewPCG(3, 4))
-		for range n {
-			if _, _, _, dup := s.add(r.Uint64()); dup {
-				t.Fatalf("n %d: a random hash came twice", n)
-			}
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			checkSizedSet(t, newIDSet[uint64](n), n, 8, 9.2)
+			checkSizedSet(t, newIDSet[uint32](n), n, 4, 4.6)
+		})
+	}
+}
+
+func checkSizedSet[T uint32 | uint64](t *testing.T, s *idSet[T], n, slotBytes int, most float64) {
+	t.Helper()
+	defer s.release()
+	s.startPage(0, 0)
+	r := rand.New(rand.NewPCG(3, 4))
+	matches := 0
+	for range n {
+		if _, _, _, dup := s.add(r.Uint64()); dup {
+			matches++ // a uint32 set may match a random hash now and then
 		}
-		if len(s.tables) != 1 {
-			t.Errorf("n %d: %d tables, want 1", n, len(s.tables))
-		}
-		if bytes := 8 * len(s.tables[0].slots.s); float64(bytes) > 9.2*float64(n) {
-			t.Errorf("n %d: %d bytes, %.2f an id", n, bytes, float64(bytes)/float64(n))
-		}
-		s.release()
+	}
+	if slotBytes == 8 && matches > 0 {
+		t.Errorf("%d random hashes came twice", matches)
+	}
+	if len(s.tables) != 1 {
+		t.Errorf("%d-byte slots: %d tables, want 1", slotBytes, len(s.tables))
+	}
+	if bytes := slotBytes * len(s.tables[0].slots.s); float64(bytes) > most*float64(n) {
+		t.Errorf("%d-byte slots: %d bytes, %.2f an id, want at most %.1f", slotBytes, bytes, float64(bytes)/float64(n), most)
 	}
 }
 
