@@ -124,10 +124,13 @@ func (s *idSet[T]) startPage(listing, page int) {
 // bits), it reports dup, and the listing and page it was first added on
 // when the set knows them.
 func (s *idSet[T]) add(h uint64) (listing, page int, known, dup bool) {
+	var at int // in the last table, where h goes
 	for i := range s.tables {
-		if at, found := s.tables[i].find(h); found {
-			return s.pageOf(int(s.tables[i].slots.s[at] & pageBitsOf[T]()))
+		slot, found := s.tables[i].find(h)
+		if found {
+			return s.pageOf(int(s.tables[i].slots.s[slot] & pageBitsOf[T]()))
 		}
+		at = slot
 	}
 	last := &s.tables[len(s.tables)-1]
 	if last.full() {
@@ -140,8 +143,8 @@ func (s *idSet[T]) add(h uint64) (listing, page int, known, dup bool) {
 		}
 		s.grow(2 * held)
 		last = &s.tables[len(s.tables)-1]
+		at, _ = last.find(h)
 	}
-	at, _ := last.find(h)
 	v := keptBits[T](h)
 	if wide[T]() {
 		p := len(s.pages) // pages are named from 1, so that no slot taken is 0
