@@ -264,8 +264,10 @@ type mover struct {
 	mu    sync.Mutex
 	lists [2][]string
 	size  int
-	// before, if set, runs before listing l's page index is read.
+	// before, if set, runs before listing l's page index is read; after,
+	// if set, once it is.
 	before func(ctx context.Context, l, index int) error
+	after  func(l, index int)
 }
 
 func (m *mover) listing(l int) Pager {
@@ -276,10 +278,13 @@ func (m *mover) listing(l int) Pager {
 			}
 		}
 		m.mu.Lock()
-		defer m.mu.Unlock()
 		ids := m.lists[l]
 		p := pageOf(ids[min(index*m.size, len(ids)):min((index+1)*m.size, len(ids))]...)
 		p.Pages = schema.Some(max(1, (len(ids)+m.size-1)/m.size))
+		m.mu.Unlock()
+		if m.after != nil {
+			m.after(l, index)
+		}
 		return p, nil
 	})
 }
@@ -295,14 +300,20 @@ func TestSequenceCatchesAMoveIntoAListingReadEarlier(t *testing.T) {
 		{"i0"},
 	}}
 	secondRead := make(chan struct{})
-	m.before = func(ctx context.Context, l, index int) error {
-		switch {
-		case l == 1 && index == 0:
+	// Once the second listing's page 0 is read (not when it is asked for:
+	// the move must not be in it), the first listing's last page moves
+	// its user there.
+	m.after = func(l, index int) {
+		if l == 1 && index == 0 {
 			select {
 			case <-secondRead: // the recheck
 			default:
-				defer close(secondRead)
+				close(secondRead)
 			}
+		}
+	}
+	m.before = func(ctx context.Context, l, index int) error {
+		switch {
 		case l == 0 && index == 2:
 			if err := waitFor(ctx, t, secondRead, "the read of the second listing"); err != nil {
 				return err
