@@ -218,7 +218,7 @@ func TestDefaults(t *testing.T) {
 			Compression:    Compression{Parquet: "zstd", JSONL: "none", CSV: "none"},
 			MaxRowsPerFile: 1_000_000,
 			// No region: the S3 store takes AWS's chain, then DefaultS3Region.
-			S3: S3{PartSize: 8 << 20, UploadConcurrency: 4},
+			S3: S3{PartSize: 5 << 20, UploadConcurrency: 4},
 		},
 	}
 	want.State = State{Dir: "./state", S3: want.Output.S3, LeaseTTL: 10 * time.Minute}

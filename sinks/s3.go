@@ -28,12 +28,14 @@ const (
 )
 
 // Defaults for S3Options fields left zero. A part is the memory one file
-// being written holds, and one upload in flight: 8 MiB, as the AWS CLI
-// and boto3 take, keeps a run of three files at the default concurrency
-// to 7 parts of it (at 16 MiB a job of a million users peaked at 150-160
-// MiB, bench/s3-memory.sh), and still lets a file reach 78 GiB.
+// being written holds, and one upload in flight, so the default is S3's
+// least, as the AWS SDK for Go's upload manager and rclone take: a run of
+// three files at the default concurrency holds at most 7 parts, 35 MiB
+// (a job of a million users peaked at 150-160 MiB with 16 MiB parts, at
+// 121-126 with 8 MiB, at 116-120 with 5; bench/run.sh), and a file may
+// still reach 48 GiB, some 90 million rows of JSONL.
 const (
-	DefaultPartSize          = 8 << 20
+	DefaultPartSize          = MinPartSize
 	DefaultUploadConcurrency = 4
 	// cleanupTimeout bounds an abort or delete run after the job's context
 	// is done: it must not hang a cancelled run for long.
