@@ -200,7 +200,10 @@ func missing(want, got []string) []string {
 }
 
 func TestRunDriftThatNeverSettlesFailsAndCommitsNothing(t *testing.T) {
-	// A user deleted after every second page: no read is ever clean.
+	// A user deleted after every second page: no read is ever clean. One
+	// page in flight, so that the pages reach the server in order and the
+	// first read's message is known: with more, page 1 may come after a
+	// second deletion.
 	churn := newDirectory(600, 0, 2, func(d *directory) { d.deleteAt(len(d.ids) / 2) })
 	srv := httptest.NewServer(churn)
 	defer srv.Close()
@@ -209,7 +212,7 @@ func TestRunDriftThatNeverSettlesFailsAndCommitsNothing(t *testing.T) {
 version: 1
 output: {destination: {{out}}, formats: [jsonl, parquet]}
 jobs:
-  - {name: churn, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, rate_limit: 1000/1s, drift: {max_restarts: 2}}
+  - {name: churn, provider: nameshield, base_url: `+srv.URL+`, page_size: 100, max_in_flight: 1, rate_limit: 1000/1s, drift: {max_restarts: 2}}
   - {name: fine, provider: medipim, base_url: simulator, rate_limit: 1000/1s}
 `, out)
 	sum := runPinned(t, context.Background(), cfg, 30)
