@@ -31,9 +31,9 @@ const (
 // being written holds, and one upload in flight, so the default is S3's
 // least, as the AWS SDK for Go's upload manager and rclone take: a run of
 // three files at the default concurrency holds at most 7 parts, 35 MiB
-// (a job of a million users peaked at 150-160 MiB with 16 MiB parts, at
-// 121-126 with 8 MiB, at 116-120 with 5; bench/run.sh), and a file may
-// still reach 48 GiB, some 90 million rows of JSONL.
+// (bench/s3-memory.sh, a million users: 152-158 MiB with 16 MiB parts,
+// 124-126 with 8, 117-121 with 5), and a file may still reach 48 GiB,
+// some 90 million rows of JSONL.
 const (
 	DefaultPartSize          = MinPartSize
 	DefaultUploadConcurrency = 4
