@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the peak memory (max RSS) of one export of USERS simulated users
 # (default 1,000,000) in all three formats to S3 (MinIO on loopback), with
-# the default part size (8 MiB) and upload concurrency (4), without
+# the default part size (5 MiB) and upload concurrency (4), without
 # compression: the most parts a job has at once.
 #
 #   bash bench/s3-memory.sh [USERS]
