@@ -28,12 +28,12 @@ import (
 //
 // Every page is checked for drift before it is emitted (see DriftEvent):
 // its total and page count against its listing's page 0, its length, and
-// its ids against the pass's earlier ones (see driftCheck). Once every page is in, page 0 of
-// each listing is fetched again (when there are several): the listings
-// are read at the same time, so a user that moves from one to another
-// meanwhile can be in neither read, and shows only as a page 0 that
-// changed (unless paging.NoRecheck). The first drift ends the pass with a
-// *DriftError; nothing emitted before it should be kept.
+// its ids against the pass's earlier ones (see driftCheck). Once every
+// page is in, page 0 of each listing is fetched again (when there are
+// several): the listings are read at the same time, so a user that moves
+// from one to another meanwhile can be in neither read, and shows only as
+// a page 0 that changed (unless paging.NoRecheck). The first drift ends
+// the pass with a *DriftError; nothing emitted before it should be kept.
 func Sequence(ctx context.Context, listings []Pager, paging Paging, emit func(Page) error) error {
 	return sequence(ctx, listings, paging, maxPages, emit)
 }
